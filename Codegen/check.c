@@ -1,0 +1,3 @@
+/* Compiles every header of Codegen/ once, so `swift build` catches errors in them.
+   Generated code includes these headers; this file is never linked into generated code. */
+#include "sinter_prelude.h"

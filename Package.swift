@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+// Sinter: a deep-learning compiler. Module order (each depends only on those before it):
+//   SinterIR <- SinterAutodiff <- SinterDSL        (graph building)
+//   SinterIR <- SinterPasses <- SinterCodegen <- SinterRuntime   (compiling and running)
+//   Sinter (umbrella: DSL + runtime) <- SinterModels (Graphs/) <- sinter (CLI)
+import PackageDescription
+
+let package = Package(
+    name: "Sinter",
+    products: [
+        .library(name: "Sinter", targets: ["Sinter"]),
+        .executable(name: "sinter", targets: ["SinterCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System C libraries (Debian: libpng-dev, libzstd-dev, zlib1g-dev).
+        .systemLibrary(name: "CPNG", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CZstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // The hand-written C that generated code includes. Compiled here so `swift build`
+        // checks it, and embedded as text into SinterCodegen by the EmbedCodegen plugin.
+        .target(name: "SinterCodegenC", path: "Codegen", publicHeadersPath: "public"),
+        .executableTarget(name: "EmbedCodegenTool", path: "Sources/EmbedCodegenTool"),
+        .plugin(name: "EmbedCodegenPlugin", capability: .buildTool(),
+                dependencies: ["EmbedCodegenTool"], path: "Sources/EmbedCodegenPlugin"),
+
+        .target(name: "SinterIR"),
+        .target(name: "SinterAutodiff", dependencies: ["SinterIR"]),
+        .target(name: "SinterDSL", dependencies: ["SinterIR", "SinterAutodiff"]),
+        .target(name: "SinterPasses", dependencies: ["SinterIR"]),
+        .target(name: "SinterIO", dependencies: ["SinterIR", "CPNG", "CZstd", "CZlib"]),
+        .target(name: "SinterCodegen", dependencies: ["SinterIR", "SinterPasses", "SinterCodegenC"],
+                plugins: ["EmbedCodegenPlugin"]),
+        .target(name: "SinterRuntime", dependencies: ["SinterIR", "SinterCodegen", "SinterIO"]),
+        .target(name: "Sinter", dependencies: ["SinterIR", "SinterAutodiff", "SinterDSL", "SinterPasses",
+                                               "SinterCodegen", "SinterRuntime", "SinterIO"]),
+        .target(name: "SinterModels", dependencies: ["Sinter"], path: "Graphs",
+                exclude: ["dumps"]),
+        .executableTarget(name: "SinterCLI", dependencies: [
+            "Sinter", "SinterModels",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "SinterTests", dependencies: ["Sinter", "SinterModels"],
+                    resources: [.copy("Golden")]),
+    ],
+    swiftLanguageModes: [.v5]
+)

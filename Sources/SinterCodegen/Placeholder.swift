@@ -1,0 +1,1 @@
+public let embeddedCount = EmbeddedCodegen.files.count
