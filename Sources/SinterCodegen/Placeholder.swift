@@ -1,1 +1,0 @@
-public let embeddedCount = EmbeddedCodegen.files.count
