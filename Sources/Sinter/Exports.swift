@@ -1,0 +1,7 @@
+// The umbrella module: `import Sinter` gives the DSL, autodiff, optimizers, IR, codegen and runtime.
+@_exported import SinterAutodiff
+@_exported import SinterCodegen
+@_exported import SinterDSL
+@_exported import SinterIO
+@_exported import SinterIR
+@_exported import SinterRuntime

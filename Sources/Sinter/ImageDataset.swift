@@ -1,0 +1,110 @@
+import Foundation
+import SinterIO
+import SinterIR
+
+/// Images in memory as floats, NHWC, already scaled (e.g. to [0,1]).
+public struct ImageDataset: Sendable {
+    public var pixels: [Float]
+    public var count: Int
+    public var height: Int
+    public var width: Int
+    public var channels: Int
+
+    public var imageSize: Int { height * width * channels }
+
+    public init(pixels: [Float], count: Int, height: Int, width: Int, channels: Int) {
+        precondition(pixels.count == count * height * width * channels)
+        self.pixels = pixels
+        self.count = count
+        self.height = height
+        self.width = width
+        self.channels = channels
+    }
+
+    /// IDX images (N, H, W) of bytes, divided by 255; `limit` keeps the first N.
+    public static func idx(path: String, limit: Int? = nil) throws -> ImageDataset {
+        let file = try IDXFile.read(path: path)
+        guard file.shape.count == 3 else {
+            throw SinterError.file(path: path, message: "expected IDX images (N, H, W), got shape \(shapeText(file.shape))")
+        }
+        let count = min(limit ?? file.shape[0], file.shape[0])
+        let size = file.shape[1] * file.shape[2]
+        let pixels = file.bytes[0..<(count * size)].map { Float($0) / 255 }
+        return ImageDataset(pixels: pixels, count: count, height: file.shape[1], width: file.shape[2], channels: 1)
+    }
+
+    /// The images at `indices`, packed as one NHWC tensor.
+    public func batch(_ indices: ArraySlice<Int>) -> HostTensor {
+        var values = [Float](repeating: 0, count: indices.count * imageSize)
+        values.withUnsafeMutableBufferPointer { out in
+            pixels.withUnsafeBufferPointer { source in
+                for (row, index) in indices.enumerated() {
+                    let from = source.baseAddress! + index * imageSize
+                    (out.baseAddress! + row * imageSize).update(from: from, count: imageSize)
+                }
+            }
+        }
+        return HostTensor(shape: [indices.count, height, width, channels], floats: values)
+    }
+}
+
+/// Where the datasets live, and clear errors when they do not.
+public enum Datasets {
+    public static let fashionMNISTDirectory = "/usr/share/datasets/fashion-mnist"
+
+    /// Fashion-MNIST's train or test images from `directory` (Debian's dataset-fashion-mnist).
+    public static func fashionMNIST(train: Bool, directory: String? = nil, limit: Int? = nil) throws -> ImageDataset {
+        let directory = directory ?? fashionMNISTDirectory
+        let path = "\(directory)/\(train ? "train" : "t10k")-images-idx3-ubyte.gz"
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw SinterError.file(path: path, message: "Fashion-MNIST not found. Install it with `apt-get install dataset-fashion-mnist` (it goes to \(fashionMNISTDirectory)) or pass --data DIR holding train-images-idx3-ubyte.gz and t10k-images-idx3-ubyte.gz")
+        }
+        return try ImageDataset.idx(path: path, limit: limit)
+    }
+}
+
+/// Shuffled mini-batches, reshuffled every pass with a seeded generator (tf.data shuffle + batch
+/// + repeat): a pass ends with a partial batch when the count does not divide.
+public struct Batcher {
+    public let count: Int
+    public let batchSize: Int
+    public let shuffle: Bool
+    private var order: [Int] = []
+    private var position = 0
+    private var generator: SplitMix64
+    public private(set) var pass = 0
+
+    public init(count: Int, batchSize: Int, shuffle: Bool = true, seed: UInt64) {
+        self.count = count
+        self.batchSize = batchSize
+        self.shuffle = shuffle
+        generator = SplitMix64(seed: seed)
+        position = count
+    }
+
+    /// Indices of the next batch (up to batchSize; the last of a pass may be shorter).
+    public mutating func next() -> ArraySlice<Int> {
+        if position >= count {
+            order = Array(0..<count)
+            if shuffle { order.shuffle(using: &generator) }
+            position = 0
+            pass += 1
+        }
+        let end = min(position + batchSize, count)
+        defer { position = end }
+        return order[position..<end]
+    }
+}
+
+/// SplitMix64: small, fast and seedable, for data order and noise on the host.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Sinter
+
+/// `sinter run <file.ir> --inputs FILE --out FILE [--cotangents FILE]`: compile and run any IR text
+/// file, like XLA's run-HLO tool. Inputs, params and state are all read from --inputs by name;
+/// with --cotangents (tensors `d<output>`) also writes `grad.<name>` for every input and param.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Compile and run an IR text file on safetensors inputs.")
+
+    @Argument(help: "IR text file (as printed by `sinter dump`).") var file: String
+    @Option(help: "safetensors file with every input, param and state tensor, by name.") var inputs: String
+    @Option(help: "safetensors file to write the outputs to.") var out: String
+    @Option(help: "safetensors file with a cotangent `d<output>` per output: also write `grad.<name>` for each input and param.")
+    var cotangents: String?
+
+    func run() throws {
+        do {
+            let text: String
+            do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+                throw SinterError.file(path: file, message: "cannot read: \(error.localizedDescription)")
+            }
+            var graph = try parseIR(text, file: file)
+            var feeds = try Safetensors.read(path: inputs)
+            if let cotangents {
+                let (withGradients, cotangentFeeds) = try addVJP(to: graph, cotangentFile: cotangents)
+                graph = withGradients
+                feeds.merge(cotangentFeeds) { old, _ in old }
+            }
+            try graph.verify()
+            let executable = try compileGraph(graph)
+            try executable.loadPersistent(feeds, requireAll: true)
+            let results = try executable.run(feeds)
+            try Safetensors.write(results, to: out)
+            FileHandle.standardError.write("sinter: wrote \(results.count) tensors to \(out)\n".data(using: .utf8)!)
+        } catch {
+            throw fail(error)
+        }
+    }
+
+    /// Adds an input `d<output>` per output and the outputs `grad.<name>` for every float input and param.
+    private func addVJP(to graph: Graph, cotangentFile: String) throws -> (Graph, [String: HostTensor]) {
+        let cotangentTensors = try Safetensors.read(path: cotangentFile)
+        // Differentiate with respect to every float input and every param, chosen before the
+        // cotangent inputs are added.
+        let wrt = graph.nodes.indices.filter {
+            (graph[$0].op == .input || graph[$0].op == .param) && graph[$0].type.dtype.isFloat
+        }
+        var pairs: [(node: Int, cotangent: Int)] = []
+        for (name, node) in graph.outputs {
+            guard cotangentTensors["d\(name)"] != nil else {
+                throw SinterError.file(path: cotangentFile, message: "has no cotangent 'd\(name)' for output '\(name)'")
+            }
+            let location = graph[node].location
+            let cotangent = try graph.add(.input, [], Attributes(["name": .string("d\(name)")]), type: graph[node].type, at: location)
+            pairs.append((node, cotangent))
+        }
+        let grads = try vjp(in: graph, outputs: pairs, wrt: wrt)
+        for (source, grad) in zip(wrt, grads) { try graph.addOutput("grad.\(graph[source].sourceName ?? "%\(source)")", grad) }
+        return (graph, cotangentTensors)
+    }
+}

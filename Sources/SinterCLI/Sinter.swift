@@ -1,0 +1,17 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct SinterCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sinter",
+        abstract: "Sinter: a deep-learning compiler (Swift DSL -> static graph -> C -> dlopen).",
+        subcommands: [OpsCommand.self, DumpCommand.self, RunCommand.self, TrainCommand.self]
+    )
+}
+
+/// Prints a Sinter error the way a compiler does (`file:line: error: ...`) and exits non-zero.
+func fail(_ error: Error) -> ExitCode {
+    FileHandle.standardError.write("sinter: \(error)\n".data(using: .utf8)!)
+    return ExitCode.failure
+}

@@ -1,0 +1,109 @@
+import Foundation
+import SinterIR
+
+/// A line-based C source builder that keeps indentation, so generated code stays readable.
+struct CWriter {
+    private(set) var lines: [String] = []
+    private var depth = 0
+
+    init(depth: Int = 0) { self.depth = depth }
+
+    mutating func line(_ text: String) {
+        lines.append(text.isEmpty ? "" : String(repeating: "    ", count: depth) + text)
+    }
+
+    /// Lines that are already formatted (another writer's output), indented to this depth.
+    mutating func lines(_ others: [String]) {
+        for other in others { line(other) }
+    }
+
+    /// `header {`, then the body one level deeper, then `}` (or `trailer`).
+    mutating func block(_ header: String, trailer: String = "}", _ body: (inout CWriter) throws -> Void) rethrows {
+        line(header.isEmpty ? "{" : header + " {")
+        depth += 1
+        try body(&self)
+        depth -= 1
+        line(trailer)
+    }
+
+    /// A `for (long v = 0; v < n; v++)` loop.
+    mutating func loop(_ variable: String, _ count: Int, _ body: (inout CWriter) throws -> Void) rethrows {
+        try block("for (long \(variable) = 0; \(variable) < \(count); \(variable)++)", body)
+    }
+
+    /// A parallel loop when `parallel` is true (see SINTER_PARALLEL_FOR in sinter_prelude.h).
+    mutating func loop(_ variable: String, _ count: Int, parallel: Bool, _ body: (inout CWriter) throws -> Void) rethrows {
+        if parallel && count > 1 { line("SINTER_PARALLEL_FOR") }
+        try loop(variable, count, body)
+    }
+
+    var text: String { lines.joined(separator: "\n") + "\n" }
+}
+
+/// Loops with at least this many element operations in total are worth spreading over threads.
+let parallelWorkThreshold = 1 << 15
+
+extension DType {
+    /// The C element type.
+    var cType: String {
+        switch self {
+        case .f32: return "float"
+        case .f64: return "double"
+        case .i32: return "int32_t"
+        }
+    }
+
+    /// Suffix of the prelude/gemm helpers for this type (`sinter_sum_f32`).
+    var helperSuffix: String { rawValue }
+
+    /// libm name of a function for this type: `exp` -> `expf` for f32.
+    func math(_ name: String) -> String { self == .f32 ? name + "f" : name }
+}
+
+/// A C literal of `value` in `dtype`. Floats round-trip exactly (Swift's shortest representation);
+/// negative numbers are parenthesised so they can be pasted anywhere.
+func cLiteral(_ value: Double, _ dtype: DType) -> String {
+    switch dtype {
+    case .i32:
+        let v = Int32(clamping: Int(value.isFinite ? value.rounded(.towardZero) : 0))
+        return v < 0 ? "(\(v))" : "\(v)"
+    case .f32:
+        let f = Float(value)
+        if f.isNaN { return "NAN" }
+        if f.isInfinite { return f > 0 ? "INFINITY" : "(-INFINITY)" }
+        var text = "\(f)"
+        if !text.contains(".") && !text.contains("e") { text += ".0" }
+        return f < 0 || (f == 0 && f.sign == .minus) ? "(\(text)f)" : text + "f"
+    case .f64:
+        if value.isNaN { return "NAN" }
+        if value.isInfinite { return value > 0 ? "((double)INFINITY)" : "(-(double)INFINITY)" }
+        var text = "\(value)"
+        if !text.contains(".") && !text.contains("e") { text += ".0" }
+        return value < 0 || (value == 0 && value.sign == .minus) ? "(\(text))" : text
+    }
+}
+
+/// A double literal for scalar arithmetic done in double.
+func cDouble(_ value: Double) -> String { cLiteral(value, .f64) }
+
+/// `/* %12 conv2d @ Graphs/X.swift:14 : f32[2,3] */`-style description of a node.
+func describe(_ id: Int, _ node: Node) -> String {
+    var text = "%\(id) \(node.op.rawValue)"
+    if !node.operands.isEmpty { text += "(" + node.operands.map { "%\($0)" }.joined(separator: ", ") + ")" }
+    let attrs = node.attrs.storage.filter { $0.key != "value" || node.op == .constant }
+    if !attrs.isEmpty {
+        text += " {" + attrs.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + "}"
+    }
+    text += " : \(node.type) @ \(node.location)"
+    // Keep comments well formed whatever a name contains.
+    return text.replacingOccurrences(of: "*/", with: "* /")
+}
+
+/// Integer division rounding toward negative infinity (for static index arithmetic).
+func floorDiv(_ a: Int, _ b: Int) -> Int {
+    let q = a / b
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+}
+
+/// Integer division rounding toward positive infinity.
+func ceilDiv(_ a: Int, _ b: Int) -> Int { -floorDiv(-a, b) }

@@ -1,0 +1,135 @@
+import SinterIR
+
+/// A group of nodes computed by one generated C function. Today every kernel holds one node;
+/// the fusion pass of a later issue will put elementwise chains in one kernel, which is why
+/// elementwise code is generated from composable per-element expressions
+/// (`ElementwiseExpr.expression`).
+public struct Kernel: Sendable, Equatable {
+    /// The nodes computed, in order; the last one is the kernel's result.
+    public var nodes: [Int]
+    /// True for kernels of effect nodes (run after every pure kernel).
+    public var isEffect: Bool
+
+    public init(nodes: [Int], isEffect: Bool) {
+        self.nodes = nodes
+        self.isEffect = isEffect
+    }
+
+    public var result: Int { nodes[nodes.count - 1] }
+    /// The C function name.
+    public var name: String { "k\(result)" }
+}
+
+/// What a per-op emitter needs to write the body of one kernel function.
+struct KernelContext {
+    let graph: Graph
+    let id: Int
+    /// C names of the operand pointers, `nil` for a constant operand that is inlined as a literal.
+    let operandNames: [String?]
+    /// Name of the result pointer (`y`).
+    let out = "y"
+    /// Name of the scratch pointer (`uint8_t *`), when the kernel asked for scratch.
+    let scratch = "scratch"
+
+    var node: Node { graph[id] }
+    var type: TensorType { node.type }
+    var dtype: DType { node.type.dtype }
+    /// C element type of the result.
+    var t: String { node.type.dtype.cType }
+    var attrs: Attributes { node.attrs }
+
+    func operandType(_ i: Int) -> TensorType { graph[node.operands[i]].type }
+
+    /// Pointer name of operand i (it must not be an inlined constant).
+    func x(_ i: Int) -> String { operandNames[i] ?? "x\(i)" }
+
+    /// The value of operand i at C index expression `index`: the literal for an inlined constant.
+    func element(_ i: Int, _ index: String) -> String {
+        if operandNames[i] == nil {
+            let constant = graph[node.operands[i]]
+            return cLiteral(constant.attrs.float("value", default: 0), constant.type.dtype)
+        }
+        return "\(x(i))[\(index)]"
+    }
+}
+
+enum KernelEmitter {
+    /// Scratch bytes the kernel of node `id` needs in the arena (0 for most ops).
+    static func scratchBytes(_ graph: Graph, _ id: Int) -> Int {
+        let node = graph[id]
+        switch node.op {
+        case .matmul: return MatmulKernels.scratchBytes(graph, node)
+        case .conv2dInputGrad: return ConvKernels.inputGradScratchBytes(graph, node)
+        default: return 0
+        }
+    }
+
+    /// Whether this consumer op can read a constant operand as an inline literal.
+    static func inlinesConstants(_ op: Op) -> Bool {
+        op.isElementwise || op == .broadcastTo
+    }
+
+    /// Writes the body of node `id`'s kernel.
+    static func emitBody(_ ctx: KernelContext, _ w: inout CWriter) throws {
+        let op = ctx.node.op
+        switch op {
+        case .constant: ElementwiseKernels.emitConstant(ctx, &w)
+        case _ where op.isElementwise, .broadcastTo: try ElementwiseKernels.emitElementwise(ctx, &w)
+        case .reduceSum, .reduceMean, .reduceMax: try ReductionKernels.emit(ctx, &w)
+        case .transpose, .slice, .reverse, .concat, .pad, .reshape: try DataMovementKernels.emit(ctx, &w)
+        case .matmul: try MatmulKernels.emit(ctx, &w)
+        case .conv2d: try ConvKernels.emitForward(ctx, &w)
+        case .conv2dInputGrad: try ConvKernels.emitInputGrad(ctx, &w)
+        case .conv2dFilterGrad: try ConvKernels.emitFilterGrad(ctx, &w)
+        case .maxPool, .maxPoolGrad, .avgPool, .avgPoolGrad: try PoolKernels.emit(ctx, &w)
+        case .resizeBilinear, .resizeBilinearGrad: try ResizeKernels.emit(ctx, &w)
+        case .randomNormal, .randomUniform: try RandomKernels.emit(ctx, &w)
+        case .assign, .adamUpdate, .rmspropUpdate, .sgdUpdate: try EffectKernels.emit(ctx, &w)
+        case .input, .param, .state:
+            throw SinterError.verify(message: "%\(ctx.id) \(op.rawValue) has no kernel")
+        default:
+            throw SinterError.verify(message: "C emitter: no kernel for op \(op.rawValue) (%\(ctx.id) @ \(ctx.node.location))")
+        }
+    }
+
+    /// Operand positions an effect writes (its state slots).
+    static func writtenOperands(_ op: Op) -> Range<Int> {
+        switch op {
+        case .assign: return 0..<1
+        case .adamUpdate: return 0..<3
+        case .rmspropUpdate, .sgdUpdate: return 0..<2
+        default: return 0..<0
+        }
+    }
+
+    /// The whole C function of a one-node kernel: comment, signature, body.
+    static func emitFunction(_ kernel: Kernel, graph: Graph, inlined: Set<Int>, scratchBytes: Int) throws -> [String] {
+        let id = kernel.result
+        let node = graph[id]
+        var names: [String?] = []
+        var params: [String] = []
+        let written = writtenOperands(node.op)
+        if !node.op.isEffect {
+            params.append("\(node.type.dtype.cType) *restrict y")
+        }
+        for (i, operand) in node.operands.enumerated() {
+            if inlinesConstants(node.op) && inlined.contains(operand) {
+                names.append(nil)
+                continue
+            }
+            let name = "x\(i)"
+            names.append(name)
+            let ctype = graph[operand].type.dtype.cType
+            params.append(written.contains(i) ? "\(ctype) *restrict \(name)" : "const \(ctype) *\(name)")
+        }
+        if scratchBytes > 0 { params.append("uint8_t *restrict scratch") }
+        if params.isEmpty { params.append("void") }
+        let ctx = KernelContext(graph: graph, id: id, operandNames: names)
+        var w = CWriter()
+        w.line("/* \(describe(id, node)) */")
+        try w.block("static void \(kernel.name)(\(params.joined(separator: ", ")))") { w in
+            try emitBody(ctx, &w)
+        }
+        return w.lines
+    }
+}
