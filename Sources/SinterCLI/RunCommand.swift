@@ -30,6 +30,10 @@ struct RunCommand: ParsableCommand {
             }
             try graph.verify()
             let executable = try compileGraph(graph)
+            let report = executable.report
+            FileHandle.standardError.write(String(format: "sinter: %@ in %.2f s (%@)\n",
+                                                  report.cacheHit ? "cache hit" : "compiled", report.seconds,
+                                                  report.directory).data(using: .utf8)!)
             try executable.loadPersistent(feeds, requireAll: true)
             let results = try executable.run(feeds)
             try Safetensors.write(results, to: out)

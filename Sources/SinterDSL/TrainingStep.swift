@@ -58,7 +58,9 @@ public func traceStep(name: String, models: [Any], optimizer: (any Optimizer)?, 
         try optimizer.apply(in: graph, params: Array(zip(trained, grads)).map { (node: $0.0, gradient: $0.1) },
                             prefix: options.optimizerPrefix, at: location)
     }
-    return try builder.finish()
+    let finished = try builder.finish()
+    try finished.verifyInDebug()
+    return finished
 }
 
 /// Traces a forward-only graph (no gradients, no optimizer), BatchNorm in inference mode unless
@@ -70,5 +72,7 @@ public func traceForward(name: String, models: [Any], training: Bool = false, dt
     let outputs = body(builder)
     if let error = builder.firstError { throw error }
     for (outputName, tensor) in outputs { try builder.graph.addOutput(outputName, tensor.id) }
-    return try builder.finish()
+    let finished = try builder.finish()
+    try finished.verifyInDebug()
+    return finished
 }

@@ -1,0 +1,138 @@
+import Foundation
+import Sinter
+import XCTest
+
+/// The `sinter` command end to end: `ops`, `dump` (its IR parses back), and `run` on an IR file
+/// with inputs and cotangents, checked against a golden op case, with the second run of the same
+/// graph in a new process loading the cached library.
+final class CLITests: XCTestCase {
+    /// The built `sinter` next to the test bundle (`swift build` / `swift test` build it).
+    var sinterBinary: URL {
+        get throws {
+            // The test binary (Linux) or bundle (macOS) sits in the build products directory.
+            let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            let candidates = [testBinary.deletingLastPathComponent(), Bundle.main.bundleURL,
+                              Bundle.main.bundleURL.deletingLastPathComponent()]
+                .map { $0.appendingPathComponent("sinter") }
+            guard let url = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+                throw XCTSkip("the sinter executable is not built next to the tests (\(candidates[0].path)); run `swift build` first")
+            }
+            return url
+        }
+    }
+
+    func sinter(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+        let process = Process()
+        process.executableURL = try sinterBinary
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+
+    func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("sinter-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    func testOpsListsEveryOpWithItsGradientStatus() throws {
+        let result = try sinter(["ops"])
+        XCTAssertEqual(result.status, 0, result.err)
+        for op in Op.allCases {
+            XCTAssert(result.out.contains("\n\(op.rawValue) "), "sinter ops does not list \(op.rawValue)")
+        }
+        XCTAssert(result.out.contains("conv2d_input_grad     yes"), result.out)
+    }
+
+    func testDumpOfTheTrainingStepParsesBackToTheSameText() throws {
+        let result = try sinter(["dump", "autoencoder", "--train", "--batch", "4"])
+        XCTAssertEqual(result.status, 0, result.err)
+        let graph = try parseIR(result.out, file: "dump")
+        XCTAssertEqual(graph.text, result.out)
+        XCTAssertEqual(graph.effects.filter { graph[$0].op == .adamUpdate }.count, 12)
+        XCTAssertNotNil(graph.output(named: "loss"))
+    }
+
+    func testDumpOfAnUnknownModelFailsClearly() throws {
+        let result = try sinter(["dump", "resnet"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssert(result.err.contains("unknown model 'resnet'") && result.err.contains("autoencoder"), result.err)
+    }
+
+    /// Dump a conv2d graph as IR text, run it with `sinter run` on the golden inputs and
+    /// cotangent, and compare outputs and vector-Jacobian products with TensorFlow's.
+    func testRunComputesOutputsAndGradientsOfAnIRFile() throws {
+        let goldenCase = try GoldenData.case(named: "op-conv2d-k3-s2-same-7x7")
+        let data = try goldenCase.load()
+        let builder = GraphBuilder(name: "conv")
+        let y = conv2d(builder.input("x", [2, 7, 7, 3]), builder.input("kernel", [3, 3, 3, 4]), strides: (2, 2)) + builder.input("bias", [4])
+        try builder.graph.addOutput("y", y.id)
+        let directory = try temporaryDirectory()
+        let irPath = directory.appendingPathComponent("conv.ir").path
+        try builder.graph.text.write(toFile: irPath, atomically: true, encoding: .utf8)
+        let inputs = directory.appendingPathComponent("inputs.safetensors").path
+        try Safetensors.write(data.filter { ["x", "kernel", "bias"].contains($0.key) }, to: inputs)
+        let cotangents = directory.appendingPathComponent("cotangents.safetensors").path
+        try Safetensors.write(["dy": data["dy"]!], to: cotangents)
+        let out = directory.appendingPathComponent("out.safetensors").path
+        let cache = directory.appendingPathComponent("cache").path
+
+        let first = try sinter(["run", irPath, "--inputs", inputs, "--out", out, "--cotangents", cotangents],
+                               environment: ["XDG_CACHE_HOME": cache])
+        XCTAssertEqual(first.status, 0, first.err)
+        XCTAssert(first.err.contains("compiled"), first.err)
+        let results = try Safetensors.read(path: out)
+        for name in ["y", "grad.x", "grad.kernel", "grad.bias"] {
+            guard let got = results[name] else { XCTFail("sinter run wrote no \(name)"); continue }
+            assertClose(got, data[name]!, info: goldenCase.tensor(name)!)
+        }
+        // A second process asking for the same graph loads the cached library.
+        let second = try sinter(["run", irPath, "--inputs", inputs, "--out", out, "--cotangents", cotangents],
+                                environment: ["XDG_CACHE_HOME": cache])
+        XCTAssertEqual(second.status, 0, second.err)
+        XCTAssert(second.err.contains("cache hit"), second.err)
+    }
+
+    func testRunReportsMissingInputsAndBadFiles() throws {
+        let directory = try temporaryDirectory()
+        let irPath = directory.appendingPathComponent("g.ir").path
+        try "graph g {\n  %0 = input {name=\"x\"} : f32[2]\n  %1 = exp(%0) : f32[2]\n  output \"y\" = %1\n}\n"
+            .write(toFile: irPath, atomically: true, encoding: .utf8)
+        let empty = directory.appendingPathComponent("empty.safetensors").path
+        try Safetensors.write([:], to: empty)
+        let missing = try sinter(["run", irPath, "--inputs", empty, "--out", directory.appendingPathComponent("o").path])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssert(missing.err.contains("x"), missing.err)
+
+        let garbage = directory.appendingPathComponent("garbage.safetensors").path
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: garbage))
+        let bad = try sinter(["run", irPath, "--inputs", garbage, "--out", directory.appendingPathComponent("o").path])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssert(bad.err.contains(garbage), bad.err)
+
+        try "graph g {\n  %0 = input {name=\"x\"} : f32[2]\n  %1 = conv3d(%0) : f32[2]\n}\n".write(toFile: irPath, atomically: true, encoding: .utf8)
+        let unknown = try sinter(["run", irPath, "--inputs", empty, "--out", directory.appendingPathComponent("o").path])
+        XCTAssertNotEqual(unknown.status, 0)
+        XCTAssert(unknown.err.contains("g.ir:3") && unknown.err.contains("conv3d"), unknown.err)
+    }
+
+    func testMissingCompilerIsReportedClearly() throws {
+        let directory = try temporaryDirectory()
+        let irPath = directory.appendingPathComponent("g.ir").path
+        try "graph g {\n  %0 = input {name=\"x\"} : f32[2]\n  %1 = exp(%0) : f32[2]\n  output \"y\" = %1\n}\n"
+            .write(toFile: irPath, atomically: true, encoding: .utf8)
+        let inputs = directory.appendingPathComponent("in.safetensors").path
+        try Safetensors.write(["x": HostTensor(shape: [2], floats: [0, 1])], to: inputs)
+        let result = try sinter(["run", irPath, "--inputs", inputs, "--out", directory.appendingPathComponent("o").path],
+                                environment: ["SINTER_CC": "/nonexistent", "SINTER_NO_CACHE": "1"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssert(result.err.contains("/nonexistent") && result.err.contains("SINTER_CC"), result.err)
+    }
+}
