@@ -4,4 +4,5 @@
 @_exported import SinterDSL
 @_exported import SinterIO
 @_exported import SinterIR
+@_exported import SinterPasses
 @_exported import SinterRuntime
