@@ -102,18 +102,41 @@ static inline void sinter_micro_##SUF##_##MR##x##NV(const sinter_kdims *kd, long
     }                                                                                           \
 }
 
-/* Scalar tail: every row, nn (< one vector) columns; one scalar accumulator per element. */
+/* Scalar tail: every row, nn (< one vector) columns. Four rows at a time so four independent
+ * accumulator chains are in flight; each element still sums its terms in k order. */
 #define SINTER_DEFINE_TAIL(T, SUF)                                                              \
 static inline void sinter_tail_##SUF(long M, long nn, const sinter_kdims *kd, long k2lo,       \
         long k2hi, const T *A, long rsa, const T *B, T *C, long ldc, int accumulate) {         \
-    for (long m = 0; m < M; m++) {                                                              \
-        for (long n = 0; n < nn; n++) {                                                         \
-            T acc = 0;                                                                          \
+    const long n1 = kd->n1, n0 = kd->n0, a0 = kd->a0, b0 = kd->b0;                              \
+    for (long n = 0; n < nn; n++) {                                                             \
+        const long blocks = M / 4, rest = M % 4;                                                \
+        for (long blk = 0; blk < blocks; blk++) {                                               \
+            const long m = 4 * blk;                                                             \
+            T c0 = 0, c1 = 0, c2 = 0, c3 = 0;                                                   \
             for (long k2 = k2lo; k2 < k2hi; k2++)                                               \
-                for (long k1 = 0; k1 < kd->n1; k1++) {                                          \
+                for (long k1 = 0; k1 < n1; k1++) {                                              \
                     const T *pa = A + m * rsa + k2 * kd->a2 + k1 * kd->a1;                      \
                     const T *pb = B + k2 * kd->b2 + k1 * kd->b1 + n;                            \
-                    for (long k0 = 0; k0 < kd->n0; k0++) acc += pa[k0 * kd->a0] * pb[k0 * kd->b0]; \
+                    for (long k0 = 0; k0 < n0; k0++) {                                          \
+                        const T b = pb[k0 * b0];                                                \
+                        c0 += pa[k0 * a0] * b;                                                  \
+                        c1 += pa[rsa + k0 * a0] * b;                                            \
+                        c2 += pa[2 * rsa + k0 * a0] * b;                                        \
+                        c3 += pa[3 * rsa + k0 * a0] * b;                                        \
+                    }                                                                           \
+                }                                                                               \
+            T *pc = C + m * ldc + n;                                                            \
+            if (accumulate) { c0 += pc[0]; c1 += pc[ldc]; c2 += pc[2 * ldc]; c3 += pc[3 * ldc]; } \
+            pc[0] = c0; pc[ldc] = c1; pc[2 * ldc] = c2; pc[3 * ldc] = c3;                       \
+        }                                                                                       \
+        for (long r = 0; r < rest; r++) {                                                       \
+            const long m = 4 * blocks + r;                                                      \
+            T acc = 0;                                                                          \
+            for (long k2 = k2lo; k2 < k2hi; k2++)                                               \
+                for (long k1 = 0; k1 < n1; k1++) {                                              \
+                    const T *pa = A + m * rsa + k2 * kd->a2 + k1 * kd->a1;                      \
+                    const T *pb = B + k2 * kd->b2 + k1 * kd->b1 + n;                            \
+                    for (long k0 = 0; k0 < n0; k0++) acc += pa[k0 * a0] * pb[k0 * b0];          \
                 }                                                                               \
             C[m * ldc + n] = accumulate ? C[m * ldc + n] + acc : acc;                           \
         }                                                                                       \

@@ -96,7 +96,7 @@ static inline T sinter_sum_block_##SUF(const T *x, long n, long stride) {       
         for (; i + 16 <= n; i += 16)                                                         \
             for (int l = 0; l < 16; l++) p[l] += x[(i + l) * stride];                        \
     }                                                                                        \
-    for (int l = 0; i < n; i++, l++) p[l] += x[i * stride];                                  \
+    for (long l = 0, rest = n - i; l < rest && l < 16; l++) p[l] += x[(i + l) * stride];   \
     for (int w = 8; w >= 1; w /= 2)                                                          \
         for (int l = 0; l < w; l++) p[l] += p[l + w];                                        \
     return p[0];                                                                             \

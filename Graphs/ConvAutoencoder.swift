@@ -22,19 +22,27 @@ public struct ConvAutoencoder: Module {
         out = Conv2D(1, kernel: 3, activation: .sigmoid)
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        let code = bottleneck(maxPool(enc2(maxPool(enc1(x), 2)), 2))
-        return out(upSample(dec2(upSample(dec1(code), 2)), 2))
+    public func callAsFunction(_ x: Tensor) -> Tensor { callAsFunction(x, taps: nil) }
+
+    /// The forward pass, recording `act.<layer>` (each conv after its relu) in `taps`.
+    public func callAsFunction(_ x: Tensor, taps: ActivationTaps?) -> Tensor {
+        var h = maxPool(tap(taps, "enc1", enc1(x)), 2)
+        h = maxPool(tap(taps, "enc2", enc2(h)), 2)
+        h = tap(taps, "bottleneck", bottleneck(h))
+        h = upSample(tap(taps, "dec1", dec1(h)), 2)
+        h = upSample(tap(taps, "dec2", dec2(h)), 2)
+        return out(h)
     }
 }
 
-/// The autoencoder's step: the input is its own target.
+/// The autoencoder's step: the input `x` is its own target. Outputs `out` and `out_logits`.
 public func autoencoderStep(_ model: ConvAutoencoder, batch: Int, optimizer: (any Optimizer)?,
                             options: StepOptions = StepOptions()) throws -> Graph {
     try traceStep(name: optimizer == nil ? "autoencoder" : "autoencoder_train", models: [model],
                   optimizer: optimizer, options: options) { builder in
         let x = builder.input("x", [batch, 28, 28, 1])
         let reconstruction = model(x)
-        return StepOutputs(loss: binaryCrossEntropy(reconstruction, target: x), [("out", reconstruction)])
+        return StepOutputs(loss: binaryCrossEntropy(reconstruction, target: x),
+                           [("out", reconstruction), ("out_logits", reconstruction.operands[0])])
     }
 }

@@ -98,9 +98,13 @@ enum ReductionKernels {
             }
             w.line("const long base = \(terms.isEmpty ? "0" : terms.joined(separator: " + ")) + c0;")
             w.line("SINTER_ALIGNED \(t) acc[\(tile)];")
-            w.line("SINTER_ALIGNED \(t) part[\(tile)];")
-            w.line("for (long c = 0; c < cn; c++) { acc[c] = \(isMax ? lowest : zero); part[c] = \(isMax ? lowest : zero); }")
-            if !isMax { w.line("int rows = 0;") }
+            if isMax {
+                w.line("for (long c = 0; c < cn; c++) acc[c] = \(lowest);")
+            } else {
+                w.line("SINTER_ALIGNED \(t) part[\(tile)];")
+                w.line("for (long c = 0; c < cn; c++) { acc[c] = \(zero); part[c] = \(zero); }")
+                w.line("int rows = 0;")
+            }
             emitLoops(reducedGroups, prefix: "r", &w) { w, offset in
                 let start = offset == "0" ? "base" : "base + \(offset)"
                 w.line("const \(t) *row = \(x) + \(start);")

@@ -1,0 +1,153 @@
+import Sinter
+
+// One training step of a zoo model on given weights and inputs, with every tensor a golden file
+// holds: what `sinter eval` writes and what the model parity tests compare with TensorFlow.
+
+/// Runs ONE training step of `model` (a Zoo name) from `weights`, with the optimizer state at
+/// zero (t = 1) unless `weights` holds some, and returns, named as in the golden files:
+///
+/// * `loss` and the model's outputs (`out`, `mu`, `fake`, `logits`, ..., and `act.<layer>`);
+/// * `grad.<param>` for every trained param (the gradient of `loss`);
+/// * `step.<param>` = the param after the step, and `step.<bn>.moving_mean` /
+///   `step.<bn>.moving_variance` for BatchNorm layers that ran in training mode.
+///
+/// Random tensors are inputs with the golden names (`eps`, `z`, `noise`), dropout is off, and
+/// the batch size is read from the inputs. GANs (`gan`, `dcgan`, `celeba-dcgan`) run both phases
+/// from the same `weights` (or only `phase`: `discriminator`/`d` or `generator`/`g`); each phase's
+/// inputs and results carry its prefix (`d.z` -> `d.loss`, `d.grad.d1.kernel`, ...; unprefixed
+/// inputs are accepted too). `bn` overrides the BatchNorm mode (nil: what the notebook does).
+/// `widthDivisor` selects the `-wK` variant. Every param and BN statistic of the model must be
+/// in `weights`.
+public func evalStep(model: String, weights: [String: HostTensor], inputs: [String: HostTensor],
+                     phase: String? = nil, bn: BNMode? = nil, widthDivisor: Int = 1) throws -> [String: HostTensor] {
+    guard widthDivisor > 0 else { throw SinterError.runtime(message: "--width-divisor must be positive, got \(widthDivisor)") }
+    var phases = try parityPhases(model: model, bn: bn, widthDivisor: widthDivisor)
+    if let phase {
+        guard phases.first?.prefix != nil else {
+            throw SinterError.runtime(message: "'\(model)' has a single step; --phase applies to GANs only")
+        }
+        guard let wanted = GANPhase(name: phase) else {
+            throw SinterError.runtime(message: "unknown phase '\(phase)'; use discriminator or generator")
+        }
+        phases = phases.filter { $0.prefix == wanted.prefix }
+    }
+    var results: [String: HostTensor] = [:]
+    for parityPhase in phases {
+        try results.merge(parityPhase.run(weights: weights, inputs: inputs)) { _, new in new }
+    }
+    return results
+}
+
+/// The models `evalStep` knows (the Zoo's names).
+public var evalModels: [String] { Zoo.entries.map(\.name) }
+
+/// One step graph traced for parity, plus how to feed it.
+struct ParityPhase {
+    /// `d`/`g` for GAN phases, nil for single-step models.
+    var prefix: String?
+    /// The input whose first dimension is the batch size.
+    var batchInput: String
+    var trace: (_ batch: Int) throws -> Graph
+
+    func prefixed(_ name: String) -> String { prefix.map { "\($0).\(name)" } ?? name }
+
+    func run(weights: [String: HostTensor], inputs: [String: HostTensor]) throws -> [String: HostTensor] {
+        func input(_ name: String) -> HostTensor? { inputs[prefixed(name)] ?? inputs[name] }
+        guard let batchTensor = input(batchInput), let batch = batchTensor.shape.first else {
+            throw SinterError.runtime(message: "missing input '\(prefixed(batchInput))' (it sets the batch size); given: "
+                + inputs.keys.sorted().joined(separator: ", "))
+        }
+        let graph = try trace(batch)
+        let executable = try compileGraph(graph)
+
+        let missing = executable.program.persistent.map(\.name).filter { isModelTensor($0) && weights[$0] == nil }
+        guard missing.isEmpty else {
+            throw SinterError.runtime(message: "the weights lack \(missing.count) tensor\(missing.count == 1 ? "" : "s") of the model: "
+                + missing.joined(separator: ", "))
+        }
+        try executable.loadPersistent(weights, requireAll: false)
+        var feeds: [String: HostTensor] = [:]
+        for slot in executable.program.inputs {
+            guard let value = input(slot.name) else {
+                throw SinterError.runtime(message: "missing input '\(prefixed(slot.name))' (\(slot.type))")
+            }
+            feeds[slot.name] = value
+        }
+        var results: [String: HostTensor] = [:]
+        for (name, value) in try executable.run(feeds) { results[prefixed(name)] = value }
+        // Params the step trained (those with a gradient), then the states it assigned.
+        for (name, _) in graph.outputs where name.hasPrefix("grad.") {
+            let param = String(name.dropFirst("grad.".count))
+            results[prefixed("step.\(param)")] = try executable.persistent(param)
+        }
+        for effect in graph.effects where graph[effect].op == .assign {
+            guard let target = graph[graph[effect].operands[0]].sourceName, isModelTensor(target) else { continue }
+            results[prefixed("step.\(target)")] = try executable.persistent(target)
+        }
+        return results
+    }
+
+    /// Params and BN statistics, as opposed to optimizer slots and the random-number counter.
+    func isModelTensor(_ name: String) -> Bool {
+        !(name.hasPrefix("opt.") || name.hasPrefix("opt_d.") || name.hasPrefix("opt_g.") || name.hasPrefix("rng."))
+    }
+}
+
+/// The parity step(s) of each zoo model: gradient outputs, dropout off, noise as inputs, act taps.
+func parityPhases(model: String, bn: BNMode?, widthDivisor w: Int) throws -> [ParityPhase] {
+    var options = StepOptions()
+    options.gradientOutputs = true
+    options.dropout = false
+    func single(_ batchInput: String = "x", _ trace: @escaping (Int) throws -> Graph) -> [ParityPhase] {
+        [ParityPhase(prefix: nil, batchInput: batchInput, trace: trace)]
+    }
+    func gan(_ trace: @escaping (GANPhase, Int) throws -> Graph) -> [ParityPhase] {
+        GANPhase.allCases.map { phase in ParityPhase(prefix: phase.prefix, batchInput: "z", trace: { try trace(phase, $0) }) }
+    }
+    func singleBN(_ name: String) throws {
+        if bn != nil { throw SinterError.runtime(message: "'\(name)' has no BatchNorm; --bn does not apply") }
+    }
+    switch model {
+    case "dense-autoencoder":
+        try singleBN(model)
+        return single { try denseAutoencoderStep(DenseAutoencoder(widthDivisor: w), batch: $0, optimizer: Adam(), options: options) }
+    case "deep-autoencoder":
+        try singleBN(model)
+        return single { try deepAutoencoderStep(DeepAutoencoder(widthDivisor: w), batch: $0, optimizer: Adam(), options: options) }
+    case "autoencoder":
+        try singleBN(model)
+        return single { try autoencoderStep(ConvAutoencoder(widthDivisor: w), batch: $0, optimizer: Adam(), options: options) }
+    case "denoising-autoencoder":
+        try singleBN(model)
+        return single {
+            try denoisingAutoencoderStep(ConvAutoencoder(widthDivisor: w), batch: $0, optimizer: Adam(), noise: .input,
+                                         activations: true, options: options)
+        }
+    case "vae":
+        return single {
+            try vaeStep(VAE(widthDivisor: w), batch: $0, optimizer: Adam(), bn: bn ?? .infer, noise: .input,
+                        activations: true, options: options)
+        }
+    case "cvae":
+        try singleBN(model)
+        return single {
+            try cvaeStep(CVAE(widthDivisor: w), batch: $0, optimizer: cvaeOptimizer, noise: .input, activations: true,
+                         options: options)
+        }
+    case "gan":
+        try singleBN(model)
+        return gan { try GAN(widthDivisor: w).step($0, batch: $1, optimizer: RMSprop(), noise: .input, activations: true, options: options) }
+    case "dcgan":
+        return gan {
+            try DCGAN(widthDivisor: w).step($0, batch: $1, optimizer: RMSprop(), generatorBN: bn, noise: .input,
+                                            activations: true, options: options)
+        }
+    case "celeba-dcgan":
+        return gan {
+            try CelebADCGAN(widthDivisor: w).step($0, batch: $1, optimizer: celebAOptimizer, bn: bn ?? .infer, noise: .input,
+                                                  activations: true, options: options)
+        }
+    default:
+        throw SinterError.runtime(message: "unknown model '\(model)'; known models: \(evalModels.joined(separator: ", "))")
+    }
+}

@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import Sinter
+import SinterModels
+
+/// `sinter bench <model>`: compile (cold, then cached), warm up, time steps on random data.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Time a model's forward graph or training step on random data.")
+
+    @Argument(help: "Model name.") var model: String
+    @Flag(help: "Time the whole training step (default: the forward graph).") var train = false
+    @Option(help: "Batch size (default: the model's).") var batch: Int?
+    @Option(help: "Timed steps.") var steps: Int = 20
+    @Option(help: "Untimed warm-up steps.") var warmup: Int = 3
+    @Option(help: "Output format: text or json.") var format: String = "text"
+
+    func run() throws {
+        do {
+            let entry = try Zoo.entry(named: model)
+            let batchSize = batch ?? entry.defaultBatch
+            let (graph, _) = try optimizeGraph(try entry.trace(batchSize, train))
+            let program = try emitC(graph)
+
+            // Cold: a fresh cache, so the C compiler runs. Cached: the same program again.
+            let coldDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("sinter-bench-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: coldDirectory) }
+            let cold = try KernelCache(directory: coldDirectory).compile(program)
+            let executable = try Runtime.compile(program, cache: try KernelCache(directory: coldDirectory))
+            let cached = executable.report
+            try executable.initializeParameters(seed: 0)
+
+            var generator = SplitMix64(seed: 1)
+            var inputs: [String: HostTensor] = [:]
+            for slot in program.inputs {
+                let values = (0..<slot.type.count).map { _ in Double(generator.next() >> 11) / Double(1 << 53) }
+                inputs[slot.name] = HostTensor(shape: slot.type.shape, doubles: values).converted(to: slot.type.dtype)
+            }
+            for _ in 0..<warmup { _ = try executable.run(inputs) }
+            var times: [Double] = []
+            for _ in 0..<max(steps, 1) {
+                let start = DispatchTime.now().uptimeNanoseconds
+                _ = try executable.run(inputs)
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            }
+            times.sort()
+            let median = times[times.count / 2], minimum = times[0]
+            let flops = Double(Cost.totalFlops(graph))
+            let result: [String: Any] = [
+                "model": model, "train": train, "batch": batchSize, "steps": times.count,
+                "compile_cold_s": cold.seconds, "compile_cached_s": cached.seconds, "cache_hit": cached.cacheHit,
+                "median_ms": median, "min_ms": minimum,
+                "images_per_s": Double(batchSize) / (median / 1000),
+                "gflops_per_s": flops / (median / 1000) / 1e9, "gflop_per_step": flops / 1e9,
+                "peak_rss_mb": peakResidentMegabytes(), "arena_bytes": program.arenaBytes,
+            ]
+            if format == "json" {
+                let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
+            } else {
+                print(String(format: "%@ %@ batch %d: median %.2f ms, min %.2f ms per step, %.0f images/s, %.1f GFLOP/s (%.2f GFLOP/step)",
+                             model, train ? "train" : "forward", batchSize, median, minimum, Double(batchSize) / (median / 1000),
+                             flops / (median / 1000) / 1e9, flops / 1e9))
+                print(String(format: "compile: cold %.2f s, cached %.3f s | peak resident memory %.0f MB | arena %.1f MB",
+                             cold.seconds, cached.seconds, peakResidentMegabytes(), Double(program.arenaBytes) / 1e6))
+            }
+        } catch {
+            throw fail(error)
+        }
+    }
+}
