@@ -43,6 +43,8 @@ public struct CProgram: Sendable {
     public var persistent: [Slot]
     public var inputs: [Slot]
     public var outputs: [Slot]
+    /// What fusion and memory planning decided (dumps only; not part of the ABI).
+    public var info = CompileInfo()
 
     public init(source: String, headers: [String: String], arenaBytes: Int, paramBlockBytes: Int,
                 persistent: [Slot], inputs: [Slot], outputs: [Slot]) {
