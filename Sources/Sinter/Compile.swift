@@ -4,21 +4,24 @@ import SinterIR
 import SinterPasses
 import SinterRuntime
 
-/// How compileGraph runs: which passes, and whether to report what they did.
+/// How compileGraph runs: which passes, and where to dump what it did.
 public struct CompileOptions {
     /// Graph passes switched off by name (also `SINTER_DISABLE=a,b`).
     public var disabledPasses: Set<String> = []
-    /// Called with each pass's report and the graph after it (dumps).
+    /// Called with each pass's report and the graph after it.
     public var afterPass: ((PassReport, Graph) throws -> Void)?
+    /// `SINTER_DUMP=<dir>`: write every stage of every compile there (see `CompilationDumper`).
+    public var dumpDirectory: String?
 
     public init() {}
 
-    /// Options from the environment: `SINTER_DISABLE` (comma-separated pass names).
+    /// Options from the environment: `SINTER_DISABLE` (comma-separated pass names), `SINTER_DUMP`.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> CompileOptions {
         var options = CompileOptions()
         if let list = environment["SINTER_DISABLE"] {
             options.disabledPasses = Set(list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         }
+        if let directory = environment["SINTER_DUMP"], !directory.isEmpty { options.dumpDirectory = directory }
         return options
     }
 }
@@ -32,6 +35,7 @@ public func optimizeGraph(_ graph: Graph, options: CompileOptions = .fromEnviron
 
 /// Graph -> verified -> passes -> C -> compiled (cached) -> loaded. The one call most users need.
 public func compileGraph(_ graph: Graph, options: CompileOptions = .fromEnvironment()) throws -> Executable {
-    let (optimized, _) = try optimizeGraph(graph, options: options)
-    return try Runtime.compile(try emitC(optimized))
+    let compilation = try compileProgram(graph, options: options)
+    let executable = try Runtime.compile(compilation.program)
+    return executable
 }

@@ -69,10 +69,10 @@ public struct Batcher {
     public let count: Int
     public let batchSize: Int
     public let shuffle: Bool
-    private var order: [Int] = []
-    private var position = 0
-    private var generator: SplitMix64
-    public private(set) var pass = 0
+    fileprivate var order: [Int] = []
+    fileprivate var position = 0
+    fileprivate var generator: SplitMix64
+    public fileprivate(set) var pass = 0
 
     public init(count: Int, batchSize: Int, shuffle: Bool = true, seed: UInt64) {
         self.count = count
@@ -96,10 +96,35 @@ public struct Batcher {
     }
 }
 
+extension Batcher {
+    /// The data order's state as tensors, for checkpoints.
+    func stateTensors() -> [String: HostTensor] {
+        let words = [Int64(count), Int64(position), Int64(pass), Int64(bitPattern: generator.state)]
+        return ["batcher": HostTensor(storage: .i64, shape: [words.count], bytes: words.withUnsafeBytes { Array($0) }),
+                "order": HostTensor(storage: .i64, shape: [order.count], bytes: order.map(Int64.init).withUnsafeBytes { Array($0) })]
+    }
+
+    /// Restores `stateTensors()`; the dataset size must be the same.
+    mutating func restore(_ tensors: [String: HostTensor], path: String) throws {
+        guard let state = tensors["batcher"], state.storage == .i64, state.count == 4, let order = tensors["order"], order.storage == .i64 else {
+            throw SinterError.file(path: path, message: "checkpoint lacks the trainer's data-order state")
+        }
+        let words = state.bytes.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) }
+        guard Int(words[0]) == count else {
+            throw SinterError.file(path: path, message: "checkpoint was written for a dataset of \(words[0]) images, this one has \(count)")
+        }
+        position = Int(words[1])
+        pass = Int(words[2])
+        generator = SplitMix64(state: UInt64(bitPattern: words[3]))
+        self.order = order.bytes.withUnsafeBytes { $0.bindMemory(to: Int64.self).map { Int($0) } }
+    }
+}
+
 /// SplitMix64: small, fast and seedable, for data order and noise on the host.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+    public private(set) var state: UInt64
     public init(seed: UInt64) { state = seed }
+    public init(state: UInt64) { self.state = state }
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

@@ -9,11 +9,11 @@ private let systemWrite = Darwin.write
 #endif
 
 /// Whole-file writes that either fully succeed or leave the target untouched.
-enum AtomicFile {
+public enum AtomicFile {
     /// Writes `bytes` to a temporary file next to `path` (same directory, hence same file system,
     /// so rename(2) is atomic), flushes it, then renames it over `path`. `beforeRename` is a test
     /// hook that runs with the temporary path once its contents are complete.
-    static func write(_ bytes: [UInt8], to path: String, beforeRename: ((String) throws -> Void)? = nil) throws {
+    public static func write(_ bytes: [UInt8], to path: String, beforeRename: ((String) throws -> Void)? = nil) throws {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path
         let tempPath = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"

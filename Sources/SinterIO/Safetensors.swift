@@ -17,6 +17,11 @@ public enum Safetensors {
         try data.withUnsafeBytes { try parse($0, path: path).tensors }
     }
 
+    /// Same, with the `__metadata__` strings.
+    public static func parseWithMetadata(data: [UInt8], path: String) throws -> (tensors: [String: HostTensor], metadata: [String: String]) {
+        try data.withUnsafeBytes { try parse($0, path: path) }
+    }
+
     /// Reads every tensor of a safetensors file plus its `__metadata__` (empty when absent).
     public static func readWithMetadata(path: String) throws -> (tensors: [String: HostTensor], metadata: [String: String]) {
         let data = try readFileData(path: path)
@@ -35,7 +40,7 @@ public enum Safetensors {
 
     /// The complete file contents for `tensors`. The header is padded with spaces so the data
     /// section starts at a multiple of 8 bytes (aligned loads when the file is memory-mapped).
-    static func encode(_ tensors: [String: HostTensor], metadata: [String: String] = [:]) -> [UInt8] {
+    public static func encode(_ tensors: [String: HostTensor], metadata: [String: String] = [:]) -> [UInt8] {
         precondition(tensors["__metadata__"] == nil, "'__metadata__' is not a valid tensor name")
         let names = tensors.keys.sorted()
         var entries: [String] = []

@@ -1,0 +1,98 @@
+import Foundation
+import SinterIO
+import SinterIR
+import SinterRuntime
+
+/// One step of a training iteration: a compiled-per-batch-size graph and how to feed it from a
+/// batch of dataset indices. A GAN has two (discriminator, then generator); the phases share
+/// weights by name.
+public struct TrainingPhase {
+    public var name: String
+    public var family: StepFamily
+    /// Inputs of the phase's graph for the images at these dataset indices.
+    public var feeds: (_ indices: ArraySlice<Int>) -> [String: HostTensor]
+
+    public init(name: String, family: StepFamily, feeds: @escaping (ArraySlice<Int>) -> [String: HostTensor]) {
+        self.name = name
+        self.family = family
+        self.feeds = feeds
+    }
+}
+
+/// Runs training steps over a dataset with seeded shuffling, keeps every phase's persistent state
+/// in step, and saves or restores all of it (weights, optimizer slots, BN statistics, counters,
+/// data order) so that N steps, a checkpoint, then N more equal 2N steps at once, bit for bit.
+public final class Trainer {
+    public let model: String
+    public let phases: [TrainingPhase]
+    public let batchSize: Int
+    public let seed: UInt64
+    public private(set) var step = 0
+    private var batcher: Batcher
+    /// The executable whose persistent state is newest (the last phase run).
+    private var newest: Executable?
+
+    public init(model: String, phases: [TrainingPhase], datasetCount: Int, batchSize: Int, seed: UInt64) throws {
+        precondition(!phases.isEmpty)
+        self.model = model
+        self.phases = phases
+        self.batchSize = batchSize
+        self.seed = seed
+        batcher = Batcher(count: datasetCount, batchSize: batchSize, seed: seed)
+        // Initialise once, in the first phase, then hand the state on.
+        let first = try phases[0].family.executable(batch: batchSize)
+        try first.initializeParameters(seed: seed)
+        newest = first
+    }
+
+    /// Runs one training iteration (every phase on the same batch). Returns each phase's outputs
+    /// and the batch's indices.
+    @discardableResult
+    public func runStep() throws -> (outputs: [String: [String: HostTensor]], indices: ArraySlice<Int>) {
+        let indices = batcher.next()
+        var outputs: [String: [String: HostTensor]] = [:]
+        for phase in phases {
+            let executable = try phase.family.executable(batch: indices.count)
+            if let newest, newest !== executable { executable.copyPersistent(from: newest) }
+            outputs[phase.name] = try executable.run(phase.feeds(indices))
+            newest = executable
+        }
+        step += 1
+        return (outputs, indices)
+    }
+
+    /// The newest persistent state (what evaluation graphs copy from).
+    public var state: Executable? { newest }
+
+    /// Everything needed to continue exactly where this trainer is.
+    public func checkpoint() -> Checkpoint {
+        // Phases run in order each step, each starting from the previous one's state, so a
+        // later phase's copy of a shared tensor is the newer one; state only one phase owns
+        // (its optimizer slots) comes from that phase.
+        var tensors: [String: HostTensor] = [:]
+        for phase in phases {
+            guard let executable = phase.family.current else { continue }
+            tensors.merge(executable.persistentSnapshot()) { _, later in later }
+        }
+        for (name, tensor) in batcher.stateTensors() { tensors["trainer.\(name)"] = tensor }
+        return Checkpoint(model: model, step: step, tensors: tensors,
+                          metadata: ["seed": String(seed), "batch": String(batchSize)])
+    }
+
+    /// Continues from a checkpoint written by `checkpoint()` (same model, same dataset size).
+    public func restore(_ checkpoint: Checkpoint, path: String) throws {
+        var executables: [Executable] = []
+        for phase in phases {
+            let executable = try phase.family.executable(batch: batchSize)
+            try checkpoint.restore(into: executable, model: model, path: path)
+            executables.append(executable)
+        }
+        var trainerState: [String: HostTensor] = [:]
+        for (name, tensor) in checkpoint.tensors where name.hasPrefix("trainer.") {
+            trainerState[String(name.dropFirst("trainer.".count))] = tensor
+        }
+        try batcher.restore(trainerState, path: path)
+        step = checkpoint.step
+        newest = executables.last
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Sinter
+import SinterModels
+import XCTest
+
+/// Checkpoints and resume: N steps, a checkpoint, N more equals 2N at once, bit for bit (with a
+/// partial batch and the data order crossing a pass); broken checkpoints get clear errors.
+final class TrainerTests: XCTestCase {
+    /// 20 small random "images": batches of 8, 8, then a partial 4 each pass.
+    let dataset: ImageDataset = {
+        var generator = SplitMix64(seed: 3)
+        let pixels = (0..<(20 * 28 * 28)).map { _ in Float(generator.next() % 256) / 255 }
+        return ImageDataset(pixels: pixels, count: 20, height: 28, width: 28, channels: 1)
+    }()
+
+    func makeTrainer(seed: UInt64 = 5) throws -> Trainer {
+        let model = ConvAutoencoder(widthDivisor: 16)
+        let family = StepFamily { try autoencoderStep(model, batch: $0, optimizer: Adam()) }
+        let data = dataset
+        let phase = TrainingPhase(name: "step", family: family) { ["x": data.batch($0)] }
+        return try Trainer(model: "autoencoder-w16", phases: [phase], datasetCount: dataset.count, batchSize: 8, seed: seed)
+    }
+
+    func temporaryPath(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("sinter-\(UUID().uuidString)-\(name)").path
+    }
+
+    func testResumeContinuesBitForBit() throws {
+        let straight = try makeTrainer()
+        for _ in 0..<8 { try straight.runStep() }
+
+        let first = try makeTrainer()
+        for _ in 0..<4 { try first.runStep() }
+        let path = temporaryPath("ckpt.sinter")
+        try first.checkpoint().write(to: path)
+
+        let resumed = try makeTrainer(seed: 5)
+        try resumed.restore(try Checkpoint.read(path: path), path: path)
+        XCTAssertEqual(resumed.step, 4)
+        for _ in 0..<4 { try resumed.runStep() }
+
+        let expected = straight.checkpoint(), got = resumed.checkpoint()
+        XCTAssertEqual(Set(expected.tensors.keys), Set(got.tensors.keys))
+        for (name, tensor) in expected.tensors {
+            XCTAssertEqual(got.tensors[name], tensor, "\(name) differs after resume")
+        }
+        XCTAssertEqual(got.step, 8)
+        // And the run really trained: weights moved from their initial values.
+        XCTAssertNotEqual(try makeTrainer().checkpoint().tensors["enc1.kernel"], got.tensors["enc1.kernel"])
+    }
+
+    func testBrokenCheckpointsGetClearErrorsAndLeaveTheFileIntact() throws {
+        let trainer = try makeTrainer()
+        try trainer.runStep()
+        let path = temporaryPath("good.sinter")
+        try trainer.checkpoint().write(to: path)
+        let good = try Data(contentsOf: URL(fileURLWithPath: path))
+
+        func expectError(_ bytes: Data, _ fragment: String, file: StaticString = #filePath, line: UInt = #line) {
+            let broken = temporaryPath("broken.sinter")
+            try? bytes.write(to: URL(fileURLWithPath: broken))
+            XCTAssertThrowsError(try Checkpoint.read(path: broken), file: file, line: line) { error in
+                XCTAssert("\(error)".contains(fragment) && "\(error)".contains(broken), "\(error)", file: file, line: line)
+            }
+        }
+        expectError(good.prefix(good.count / 2), "truncated")
+        var flipped = good
+        flipped[flipped.count - 10] ^= 0xFF
+        expectError(flipped, "corrupt")
+        expectError(Data("not a checkpoint".utf8), "not a Sinter checkpoint")
+        var version = good
+        version[8] = 9
+        expectError(version, "format version 9")
+
+        // Wrong model: a clear error, nothing loaded.
+        let other = try makeTrainer()
+        var wrongModel = try Checkpoint.read(path: path)
+        wrongModel.model = "vae"
+        XCTAssertThrowsError(try other.restore(wrongModel, path: path)) { XCTAssert("\($0)".contains("'vae'"), "\($0)") }
+        // Wrong shapes (a different width).
+        var wrongShape = try Checkpoint.read(path: path)
+        wrongShape.tensors["enc1.kernel"] = HostTensor(shape: [3, 3, 1, 5], floats: [Float](repeating: 0, count: 45))
+        XCTAssertThrowsError(try other.restore(wrongShape, path: path)) { XCTAssert("\($0)".contains("enc1.kernel"), "\($0)") }
+
+        // The good file is untouched by all of this and still loads.
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), good)
+        XCTAssertNoThrow(try other.restore(try Checkpoint.read(path: path), path: path))
+    }
+}
