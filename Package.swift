@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "Sinter", dependencies: ["SinterIR", "SinterAutodiff", "SinterDSL", "SinterPasses",
                                                "SinterCodegen", "SinterRuntime", "SinterIO"]),
         .target(name: "SinterModels", dependencies: ["Sinter"], path: "Graphs",
-                exclude: ["dumps"]),
+                exclude: ["dumps"], resources: [.copy("Data")]),
         .executableTarget(name: "SinterCLI", dependencies: [
             "Sinter", "SinterModels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -4,120 +4,120 @@ import Sinter
 import SinterModels
 
 /// `sinter train <model>`: trains a model from Graphs/ on real data with a live progress line, a
-/// loss log (CSV), PNG grids and a final test loss.
+/// loss log (CSV), PNG grids, checkpoints, and a final test loss.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train", abstract: "Train a model from Graphs/ on real data.",
-        discussion: "Models: autoencoder (Fashion-MNIST from /usr/share/datasets/fashion-mnist or --data).")
+        discussion: "Fashion-MNIST models read /usr/share/datasets/fashion-mnist (or --data); MNIST models use the 5,000 digits shipped in Graphs/Data.")
 
     @Argument(help: "Model name.") var model: String
     @Option(help: "Directory with the dataset's IDX files.") var data: String?
-    @Option(help: "Epochs of `steps-per-epoch` steps (default 1).") var epochs: Int = 1
+    @Option(help: "Epochs (one epoch = training images / batch steps).") var epochs: Int = 1
     @Option(help: "Total number of steps (overrides --epochs).") var steps: Int?
-    @Option(help: "Batch size.") var batch: Int = 128
-    @Option(help: "Adam learning rate.") var lr: Double = 1e-3
-    @Option(help: "Seed of the initial weights and the data order.") var seed: UInt64 = 0
+    @Option(help: "Batch size (default: the reference model's).") var batch: Int?
+    @Option(help: "Adam learning rate (autoencoders).") var lr: Double?
+    @Option(help: "Seed of the initial weights, the data order and the sampled noise.") var seed: UInt64 = 0
     @Option(name: .customLong("train-limit"), help: "Use only the first N training images.") var trainLimit: Int?
     @Option(name: .customLong("test-limit"), help: "Use only the first N test images.") var testLimit: Int?
-    @Option(help: "Directory for the loss log and pictures.") var out: String = "sinter-out"
+    @Option(help: "Directory for the loss log, pictures and checkpoint.") var out: String = "sinter-out"
+    @Option(help: "Continue from this checkpoint (bit for bit).") var resume: String?
 
     func run() throws {
-        do {
-            guard model == "autoencoder" else {
-                throw SinterError.runtime(message: "`sinter train` supports only 'autoencoder' so far; got '\(model)'")
-            }
-            try trainAutoencoder()
-        } catch {
-            throw fail(error)
-        }
+        do { try train() } catch { throw fail(error) }
     }
 
-    private func trainAutoencoder() throws {
-        let trainSet = try Datasets.fashionMNIST(train: true, directory: data, limit: trainLimit)
-        let testSet = try Datasets.fashionMNIST(train: false, directory: data, limit: testLimit)
+    private func train() throws {
+        let recipe = try Recipes.make(model, data: data, batch: batch, lr: lr, seed: seed, trainLimit: trainLimit, testLimit: testLimit)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let net = ConvAutoencoder()
-        let training = StepFamily { try autoencoderStep(net, batch: $0, optimizer: Adam(learningRate: lr)) }
-        let evaluation = StepFamily { try autoencoderStep(net, batch: $0, optimizer: nil) }
-
-        let stepsPerEpoch = trainSet.count / batch
-        let total = steps ?? epochs * stepsPerEpoch
-        var batcher = Batcher(count: trainSet.count, batchSize: batch, seed: seed)
-        var log = "step,epoch,loss,images_per_second\n"
-        let progress = ProgressLine(total: total)
-        var lastBatch: (input: HostTensor, output: HostTensor)?
-
-        let first = try training.executable(batch: batch)
-        try first.initializeParameters(seed: seed)
+        let trainer = try Trainer(model: model, phases: recipe.phases, datasetCount: recipe.train.count,
+                                  batchSize: recipe.batch, seed: seed)
+        if let resume {
+            try trainer.restore(try Checkpoint.read(path: resume), path: resume)
+            FileHandle.standardError.write("resumed \(model) at step \(trainer.step) from \(resume)\n".data(using: .utf8)!)
+        }
+        let total = steps ?? epochs * recipe.stepsPerEpoch
+        let csvPath = "\(out)/loss.csv"
+        var log = resume != nil && FileManager.default.fileExists(atPath: csvPath)
+            ? (try String(contentsOfFile: csvPath, encoding: .utf8)) : "step,epoch,phase,loss\n"
+        let progress = ProgressLine(total: trainer.step + total, start: trainer.step)
         let started = Date()
-        for step in 1...max(total, 1) where total > 0 {
-            let indices = batcher.next()
-            let input = trainSet.batch(indices)
-            let executable = try training.executable(batch: indices.count)
-            let results = try executable.run(["x": input])
-            let loss = Double(results["loss"]!.floats[0])
-            lastBatch = (input, results["out"]!)
-            let epoch = (step - 1) / max(stepsPerEpoch, 1) + 1
-            progress.update(step: step, epoch: epoch, loss: loss, images: indices.count)
-            log += "\(step),\(epoch),\(loss),\(progress.imagesPerSecond)\n"
-            if step % max(stepsPerEpoch, 1) == 0 || step == total, let lastBatch {
-                try writeReconstructions(lastBatch.input, lastBatch.output, name: "reconstructions-step\(step).png")
+        while trainer.step < progress.total {
+            let (outputs, indices) = try trainer.runStep()
+            let epoch = (trainer.step - 1) / recipe.stepsPerEpoch + 1
+            var losses: [String] = []
+            for phase in recipe.phases {
+                let loss = Double(outputs[phase.name]?["loss"]?.floats.first ?? .nan)
+                log += "\(trainer.step),\(epoch),\(phase.name),\(loss)\n"
+                losses.append(recipe.phases.count > 1 ? "\(phase.name.prefix(1)) \(String(format: "%.4f", loss))" : String(format: "%.4f", loss))
+            }
+            progress.update(step: trainer.step, epoch: epoch, losses: losses.joined(separator: " "), images: indices.count)
+            if trainer.step % recipe.stepsPerEpoch == 0 || trainer.step == progress.total {
+                try drawPicture(recipe, outputs: outputs, input: recipe.train.batch(indices), step: trainer.step)
+                try trainer.checkpoint().write(to: "\(out)/checkpoint.sinter")
+                try log.write(toFile: csvPath, atomically: true, encoding: .utf8)
             }
         }
         progress.finish()
-        let trainSeconds = Date().timeIntervalSince(started)
-        try log.write(toFile: "\(out)/loss.csv", atomically: true, encoding: .utf8)
-
-        // Test loss: the mean of per-image losses over the whole test set.
-        var sum = 0.0
-        var evaluator = Batcher(count: testSet.count, batchSize: batch, shuffle: false, seed: 0)
-        var seen = 0
-        while seen < testSet.count {
-            let indices = evaluator.next()
-            let executable = try evaluation.executable(batch: indices.count)
-            if let trained = training.current { executable.copyPersistent(from: trained) }
-            let results = try executable.run(["x": testSet.batch(indices)])
-            sum += Double(results["loss"]!.floats[0]) * Double(indices.count)
-            seen += indices.count
+        let seconds = Date().timeIntervalSince(started)
+        var summary = String(format: "%d steps in %.1f s", total, seconds)
+        if let test = recipe.test, let evaluation = recipe.evaluation, let state = trainer.state {
+            summary = String(format: "test loss %.4f on %d images | ", try testLoss(recipe, test, evaluation, state), test.count) + summary
         }
-        let testLoss = sum / Double(testSet.count)
-        let peak = peakResidentMegabytes()
-        print(String(format: "test loss (BCE) %.4f on %d images | %d steps in %.1f s (compile %.1f s) | peak memory %.0f MB",
-                     testLoss, testSet.count, total, trainSeconds, training.compileSeconds, peak))
-        print("wrote \(out)/loss.csv and \(out)/reconstructions-*.png")
+        print(summary + String(format: " | peak memory %.0f MB", peakResidentMegabytes()))
+        print("wrote \(csvPath), \(out)/checkpoint.sinter and \(out)/*.png")
     }
 
-    /// Inputs (top row) and reconstructions (bottom row) of up to 8 images.
-    private func writeReconstructions(_ input: HostTensor, _ output: HostTensor, name: String) throws {
-        let count = min(8, input.shape[0])
-        let size = 28 * 28
-        let images = Array(input.floats[0..<(count * size)]) + Array(output.floats[0..<(count * size)])
-        try ImageGrid.write(path: "\(out)/\(name)", images: images, count: 2 * count, height: 28, width: 28, channels: 1,
-                            columns: count)
+    /// Mean over the test set of the per-batch loss weighted by batch size.
+    private func testLoss(_ recipe: TrainingRecipe, _ test: ImageDataset, _ evaluation: StepFamily, _ state: Executable) throws -> Double {
+        var batcher = Batcher(count: test.count, batchSize: recipe.batch, shuffle: false, seed: 0)
+        var sum = 0.0, seen = 0
+        while seen < test.count {
+            let indices = batcher.next()
+            let executable = try evaluation.executable(batch: indices.count)
+            executable.copyPersistent(from: state)
+            sum += Double(try executable.run(recipe.feed(test, indices))["loss"]!.floats[0]) * Double(indices.count)
+            seen += indices.count
+        }
+        return sum / Double(test.count)
+    }
+
+    /// A grid of up to 8 outputs (under their inputs, for reconstructions).
+    private func drawPicture(_ recipe: TrainingRecipe, outputs: [String: [String: HostTensor]], input: HostTensor, step: Int) throws {
+        guard let tensor = outputs[recipe.picture.phase]?[recipe.picture.output] else { return }
+        let count = min(8, tensor.shape[0])
+        let size = tensor.count / tensor.shape[0]
+        let side = Int(Double(size).squareRoot())
+        var images = Array(tensor.floats[0..<(count * size)])
+        if recipe.picture.logits { images = images.map { 1 / (1 + Foundation.exp(-$0)) } }
+        if recipe.picture.withInputs { images = Array(input.floats[0..<(count * size)]) + images }
+        try ImageGrid.write(path: "\(out)/\(model)-step\(step).png", images: images, count: images.count / size,
+                            height: side, width: side, channels: 1, columns: count, range: recipe.picture.range)
     }
 }
 
-/// The live `\r` progress line: epoch, step/total, loss, images/s, ETA.
+/// The live `\r` progress line: epoch, step/total, losses, images/s, ETA.
 final class ProgressLine {
     let total: Int
+    let start: Int
     let started = Date()
     private var images = 0
     private var lastPrint = Date.distantPast
-    private var smoothedLoss: Double?
 
-    init(total: Int) { self.total = total }
+    init(total: Int, start: Int = 0) {
+        self.total = total
+        self.start = start
+    }
 
     var imagesPerSecond: Double { Double(images) / max(Date().timeIntervalSince(started), 1e-9) }
 
-    func update(step: Int, epoch: Int, loss: Double, images batch: Int) {
+    func update(step: Int, epoch: Int, losses: String, images batch: Int) {
         images += batch
-        smoothedLoss = smoothedLoss.map { 0.9 * $0 + 0.1 * loss } ?? loss
         guard Date().timeIntervalSince(lastPrint) > 0.25 || step == total else { return }
         lastPrint = Date()
-        let elapsed = Date().timeIntervalSince(started)
-        let eta = elapsed / Double(step) * Double(total - step)
-        let line = String(format: "\repoch %d  step %d/%d  loss %.4f  %.0f img/s  ETA %@   ", epoch, step, total,
-                          smoothedLoss ?? loss, imagesPerSecond, formatDuration(eta))
+        let done = Double(step - start), elapsed = Date().timeIntervalSince(started)
+        let eta = done > 0 ? elapsed / done * Double(total - step) : 0
+        let line = String(format: "\repoch %d  step %d/%d  loss %@  %.0f img/s  ETA %@   ", epoch, step, total, losses,
+                          imagesPerSecond, formatDuration(eta))
         FileHandle.standardError.write(line.data(using: .utf8)!)
     }
 
