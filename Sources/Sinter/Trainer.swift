@@ -91,7 +91,8 @@ public final class Trainer {
         for (name, tensor) in checkpoint.tensors where name.hasPrefix("trainer.") {
             trainerState[String(name.dropFirst("trainer.".count))] = tensor
         }
-        try batcher.restore(trainerState, path: path)
+        // A checkpoint made by `sinter import` has weights only: the data order starts fresh.
+        if !trainerState.isEmpty { try batcher.restore(trainerState, path: path) }
         step = checkpoint.step
         newest = executables.last
     }

@@ -135,4 +135,43 @@ final class CLITests: XCTestCase {
         XCTAssertNotEqual(result.status, 0)
         XCTAssert(result.err.contains("/nonexistent") && result.err.contains("SINTER_CC"), result.err)
     }
+
+    /// Train two steps, export the checkpoint in PyTorch layout, import it back: same weights.
+    func testTrainExportTorchImportRoundTrip() throws {
+        let directory = try temporaryDirectory()
+        let cache = directory.appendingPathComponent("cache").path
+        let trained = try sinter(["train", "vae", "--steps", "2", "--batch", "16", "--train-limit", "64", "--test-limit", "32",
+                                  "--out", directory.path], environment: ["XDG_CACHE_HOME": cache])
+        XCTAssertEqual(trained.status, 0, trained.err)
+        XCTAssert(trained.out.contains("test loss"), trained.out)
+        let checkpoint = directory.appendingPathComponent("checkpoint.sinter").path
+        let exported = directory.appendingPathComponent("torch.safetensors").path
+        let export = try sinter(["export", "vae", "--checkpoint", checkpoint, "--out", exported, "--layout", "torch"],
+                                environment: ["XDG_CACHE_HOME": cache])
+        XCTAssertEqual(export.status, 0, export.err)
+        let torch = try Safetensors.read(path: exported)
+        XCTAssertEqual(torch["enc_conv1.weight"]?.shape, [32, 1, 3, 3])        // Conv2d OIHW
+        XCTAssertEqual(torch["dec_deconv1.weight"]?.shape, [64, 64, 3, 3])     // ConvTranspose2d (in,out,kh,kw)
+        XCTAssertEqual(torch["enc_dense.weight"]?.shape, [20, 3136])           // Linear (out,in)
+        XCTAssertNotNil(torch["enc_bn1.running_var"])
+        XCTAssertNil(torch["opt.iterations"])
+
+        let reimported = directory.appendingPathComponent("reimported.sinter").path
+        let imported = try sinter(["import", "vae", "--weights", exported, "--out", reimported, "--layout", "torch"],
+                                  environment: ["XDG_CACHE_HOME": cache])
+        XCTAssertEqual(imported.status, 0, imported.err)
+        let original = try Checkpoint.read(path: checkpoint), back = try Checkpoint.read(path: reimported)
+        for (name, tensor) in original.tensors where !name.hasPrefix("opt") && !name.hasPrefix("trainer.") && name != "rng.counter" {
+            XCTAssertEqual(back.tensors[name], tensor, "\(name) changed in the export/import round trip")
+        }
+        // A weights file missing a tensor is refused by name.
+        var partial = torch
+        partial["enc_conv1.weight"] = nil
+        let partialPath = directory.appendingPathComponent("partial.safetensors").path
+        try Safetensors.write(partial, to: partialPath)
+        let refused = try sinter(["import", "vae", "--weights", partialPath, "--out", reimported, "--layout", "torch"],
+                                 environment: ["XDG_CACHE_HOME": cache])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssert(refused.err.contains("enc_conv1.weight"), refused.err)
+    }
 }
