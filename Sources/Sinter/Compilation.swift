@@ -19,7 +19,8 @@ public struct Compilation {
 
     /// The one-line reports of every pass, fusion and memory planning included.
     public var reportLines: [String] {
-        passReports.map(\.line) + [program.info.fusionLine, program.info.memory.line].filter { !$0.isEmpty }
+        passReports.map(\.line) + [program.info.fusionLine, program.info.memory.scheduleLine, program.info.memory.line]
+            .filter { !$0.isEmpty }
     }
 
     /// `sinter dump --summary --format json`: one object of headline numbers.
@@ -70,6 +71,6 @@ public func compileProgram(_ graph: Graph, options: CompileOptions = .fromEnviro
         try options.afterPass?(report, after)
     }
     let (optimized, _) = try optimizeGraph(graph, options: collecting)
-    let program = try emitC(optimized)
+    let program = try emitC(optimized, options: options.codegen)
     return Compilation(traced: graph, stages: stages, optimized: optimized, program: program)
 }

@@ -12,6 +12,8 @@ public struct CompileOptions {
     public var afterPass: ((PassReport, Graph) throws -> Void)?
     /// `SINTER_DUMP=<dir>`: write every stage of every compile there (see `CompilationDumper`).
     public var dumpDirectory: String?
+    /// Fusion, memory planning, scheduling, profiling (`SINTER_NO_FUSE`, `SINTER_NO_PLAN`, ...).
+    public var codegen = CodegenOptions.fromEnvironment()
 
     public init() {}
 
@@ -22,6 +24,7 @@ public struct CompileOptions {
             options.disabledPasses = Set(list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         }
         if let directory = environment["SINTER_DUMP"], !directory.isEmpty { options.dumpDirectory = directory }
+        options.codegen = CodegenOptions.fromEnvironment(environment)
         return options
     }
 }
@@ -37,5 +40,8 @@ public func optimizeGraph(_ graph: Graph, options: CompileOptions = .fromEnviron
 public func compileGraph(_ graph: Graph, options: CompileOptions = .fromEnvironment()) throws -> Executable {
     let compilation = try compileProgram(graph, options: options)
     let executable = try Runtime.compile(compilation.program)
+    if let directory = options.dumpDirectory {
+        try CompilationDumper(directory: directory).write(compilation, report: executable.report)
+    }
     return executable
 }

@@ -14,6 +14,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed steps.") var steps: Int = 20
     @Option(help: "Untimed warm-up steps.") var warmup: Int = 3
     @Option(help: "Output format: text or json.") var format: String = "text"
+    @Option(help: "How many of the slowest kernels to list (timed in a separate profiling build).") var top: Int = 8
 
     func run() throws {
         do {
@@ -46,6 +47,7 @@ struct BenchCommand: ParsableCommand {
             times.sort()
             let median = times[times.count / 2], minimum = times[0]
             let flops = Double(Cost.totalFlops(graph))
+            let slowest = try profileKernels(graph, inputs: inputs)
             let result: [String: Any] = [
                 "model": model, "train": train, "batch": batchSize, "steps": times.count,
                 "compile_cold_s": cold.seconds, "compile_cached_s": cached.seconds, "cache_hit": cached.cacheHit,
@@ -53,6 +55,8 @@ struct BenchCommand: ParsableCommand {
                 "images_per_s": Double(batchSize) / (median / 1000),
                 "gflops_per_s": flops / (median / 1000) / 1e9, "gflop_per_step": flops / 1e9,
                 "peak_rss_mb": peakResidentMegabytes(), "arena_bytes": program.arenaBytes,
+                "kernels": program.info.kernels.count,
+                "slowest_kernels": slowest.prefix(top).map { ["kernel": $0.name, "ms": $0.seconds * 1000, "share": $0.share, "ops": $0.ops] },
             ]
             if format == "json" {
                 let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
@@ -61,11 +65,49 @@ struct BenchCommand: ParsableCommand {
                 print(String(format: "%@ %@ batch %d: median %.2f ms, min %.2f ms per step, %.0f images/s, %.1f GFLOP/s (%.2f GFLOP/step)",
                              model, train ? "train" : "forward", batchSize, median, minimum, Double(batchSize) / (median / 1000),
                              flops / (median / 1000) / 1e9, flops / 1e9))
-                print(String(format: "compile: cold %.2f s, cached %.3f s | peak resident memory %.0f MB | arena %.1f MB",
-                             cold.seconds, cached.seconds, peakResidentMegabytes(), Double(program.arenaBytes) / 1e6))
+                print(String(format: "compile: cold %.2f s, cached %.3f s | peak resident memory %.0f MB | arena %.1f MB | %d kernels",
+                             cold.seconds, cached.seconds, peakResidentMegabytes(), Double(program.arenaBytes) / 1e6,
+                             program.info.kernels.count))
+                print("slowest kernels (profiling build, ms per step):")
+                for kernel in slowest.prefix(top) {
+                    print(String(format: "  %-6@ %8.2f ms  %5.1f%%  %@", kernel.name, kernel.seconds * 1000, kernel.share * 100, kernel.ops))
+                }
             }
         } catch {
             throw fail(error)
         }
+    }
+
+    /// Per-kernel time per step from a build with `SINTER_PROFILE` (Docs/abi.md), slowest first.
+    private func profileKernels(_ graph: Graph, inputs: [String: HostTensor]) throws
+        -> [(name: String, seconds: Double, share: Double, ops: String)] {
+        var options = CodegenOptions.fromEnvironment()
+        options.profile = true
+        let program = try emitC(graph, options: options)
+        let executable = try Runtime.compile(program)
+        try executable.initializeParameters(seed: 0)
+        typealias Profile = @convention(c) (UnsafeMutablePointer<UnsafePointer<Double>?>,
+                                            UnsafeMutablePointer<UnsafePointer<UnsafePointer<CChar>?>?>) -> Int32
+        typealias Reset = @convention(c) () -> Void
+        guard let profileSymbol = executable.library.symbol("sinter_profile"),
+              let resetSymbol = executable.library.symbol("sinter_profile_reset") else {
+            throw SinterError.runtime(message: "the profiling build does not export sinter_profile")
+        }
+        _ = try executable.run(inputs)
+        unsafeBitCast(resetSymbol, to: Reset.self)()
+        let runs = max(3, min(steps, 10))
+        for _ in 0..<runs { _ = try executable.run(inputs) }
+        var seconds: UnsafePointer<Double>?
+        var names: UnsafePointer<UnsafePointer<CChar>?>?
+        let count = Int(unsafeBitCast(profileSymbol, to: Profile.self)(&seconds, &names))
+        let opsByName = Dictionary(program.info.kernels.map { ($0.name, $0.ops.joined(separator: "+")) }, uniquingKeysWith: { a, _ in a })
+        var result: [(name: String, seconds: Double, share: Double, ops: String)] = []
+        var total = 0.0
+        for i in 0..<count { total += seconds![i] }
+        for i in 0..<count {
+            let name = String(cString: names![i]!)
+            result.append((name, seconds![i] / Double(runs), total > 0 ? seconds![i] / total : 0, opsByName[name] ?? ""))
+        }
+        return result.sorted { $0.seconds > $1.seconds }
     }
 }

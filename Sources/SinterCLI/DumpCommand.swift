@@ -3,47 +3,79 @@ import Foundation
 import Sinter
 import SinterModels
 
-/// `sinter dump <model> [--train] [--after PASS|all] [--emit-c]`: the IR of a model from Graphs/
-/// as traced, or after any pass, or the generated C. Pass reports go to stderr.
+/// `sinter dump <model>`: everything the compiler did to a model from Graphs/ — the IR as traced
+/// or after any pass (text, dot or json), the kernels fusion made, the memory plan (table and
+/// SVG), the generated C, or a one-object summary. Pass reports go to stderr.
 struct DumpCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dump",
-        abstract: "Print the IR of a model from Graphs/ (forward graph, or the whole training step).",
+        abstract: "Show what the compiler did to a model from Graphs/.",
         discussion: "Models: \(Zoo.entries.map(\.name).joined(separator: ", ")). Passes: \(PassPipeline().names.joined(separator: ", ")).")
 
     @Argument(help: "Model name.") var model: String
-    @Flag(help: "Dump the whole training step: forward, gradients, optimizer updates.") var train = false
+    @Flag(help: "The whole training step: forward, gradients, optimizer updates.") var train = false
     @Option(help: "Batch size (default: the model's).") var batch: Int?
-    @Option(help: "Print the graph after this pass (or 'all' for after every pass); default: as traced.")
-    var after: String?
-    @Flag(name: .customLong("emit-c"), help: "Print the generated C instead of the IR.") var emitC = false
+    @Option(help: "GAN phase: discriminator or generator (default: generator).") var phase: String?
+    @Option(help: "The graph after this pass, or 'all' for after every pass (default: as traced).") var after: String?
+    @Option(help: "Graph format: text (IR), dot (Graphviz) or json; with --summary: text or json.") var format: String = "text"
+    @Flag(help: "The kernels after fusion: ops fused, FLOPs, bytes moved, source lines.") var kernels = false
+    @Flag(help: "The memory plan as a table; the picture goes to --svg.") var memory = false
+    @Option(help: "Where --memory writes its SVG picture (default: <model>-memory.svg).") var svg: String?
+    @Flag(name: .customLong("emit-c"), help: "The generated C.") var emitC = false
+    @Flag(help: "Headline numbers: ops, kernels, naive/lower-bound/arena bytes.") var summary = false
+
+    func render(_ graph: Graph) throws -> String {
+        switch format {
+        case "text": return graph.text
+        case "dot": return graphDOT(graph)
+        case "json": return graphJSON(graph)
+        default: throw SinterError.runtime(message: "unknown format '\(format)'; use text, dot or json")
+        }
+    }
 
     func run() throws {
         do {
             let entry = try Zoo.entry(named: model)
-            let traced = try entry.trace(batch ?? entry.defaultBatch, train)
+            var trace = entry.trace
+            if let phase {
+                guard let found = entry.phases.first(where: { $0.name == phase }) else {
+                    throw SinterError.runtime(message: "\(model) has no phase '\(phase)'"
+                        + (entry.phases.isEmpty ? "" : "; phases: \(entry.phases.map(\.name).joined(separator: ", "))"))
+                }
+                trace = found.trace
+            }
+            let traced = try trace(batch ?? entry.defaultBatch, train)
             try traced.verify()
-            var options = CompileOptions.fromEnvironment()
             let passNames = PassPipeline().names
             if let after, after != "all", !passNames.contains(after) {
                 throw SinterError.runtime(message: "unknown pass '\(after)'; passes: \(passNames.joined(separator: ", ")), all")
             }
-            var printed = false
-            options.afterPass = { report, graph in
-                FileHandle.standardError.write("\(report.line)\n".data(using: .utf8)!)
-                if !emitC, after == "all" || after == report.pass {
-                    print("# after \(report.pass): \(report.line)")
-                    print(graph.text, terminator: "")
-                    printed = true
-                }
-            }
-            if after == nil && !emitC {
-                print(traced.text, terminator: "")
+            let wantsProgram = kernels || memory || emitC || summary || after != nil
+            guard wantsProgram else {
+                print(try render(traced), terminator: "")
                 return
             }
-            let (optimized, _) = try optimizeGraph(traced, options: options)
-            if emitC { print(try SinterCodegen.emitC(optimized).source, terminator: "") }
-            _ = printed
+            let compilation = try compileProgram(traced, options: .fromEnvironment())
+            for line in compilation.reportLines { FileHandle.standardError.write("\(line)\n".data(using: .utf8)!) }
+            if let after {
+                for stage in compilation.stages where after == "all" || stage.report.pass == after {
+                    if format == "text" { print("# after \(stage.report.pass): \(stage.report.line)") }
+                    print(try render(stage.graph), terminator: "")
+                }
+            }
+            if kernels { print(compilation.kernelsText, terminator: "") }
+            if memory {
+                print(memoryTable(compilation.program.info.memory, top: 12), terminator: "")
+                let path = svg ?? "\(model)-memory.svg"
+                try memorySVG(compilation.program.info.memory).write(toFile: path, atomically: true, encoding: .utf8)
+                FileHandle.standardError.write("wrote \(path)\n".data(using: .utf8)!)
+            }
+            if emitC { print(compilation.program.source, terminator: "") }
+            if summary {
+                if format == "json" { print(compilation.summaryJSON, terminator: "") } else {
+                    print(compilation.reportLines.joined(separator: "\n"))
+                }
+            }
         } catch {
             throw fail(error)
         }

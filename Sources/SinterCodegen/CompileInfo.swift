@@ -42,7 +42,7 @@ public struct KernelInfo: Sendable, Equatable {
 
 /// The arena plan as a user sees it.
 public struct MemoryReport: Sendable {
-    /// `plan: naive 419.0 MB, lower bound 61.2 MB, arena 63.0 MB (1.03x), 12 in place`.
+    /// `plan: naive 419.0 MB, lower bound 61.2 MB, arena 63.0 MB (1.03x lower bound, fragmentation 2.9%), 12 in place`.
     public var line = ""
     /// Sum of every arena buffer (what no reuse would need).
     public var naiveBytes = 0
@@ -54,6 +54,12 @@ public struct MemoryReport: Sendable {
     /// Number of schedule steps (kernels, output copy, snapshots, effects).
     public var steps = 0
     public var buffers: [PlannedBuffer] = []
+    /// The scheduling pass's one-line report (`schedule: peak 61.2 MB -> 55.0 MB`).
+    public var scheduleLine = ""
+    /// False when planning was switched off (`SINTER_NO_PLAN=1`: the naive plan, node order).
+    public var planned = true
+    /// Buffers written in place of an operand.
+    public var inPlaceCount = 0
 
     public init() {}
 }

@@ -7,6 +7,10 @@ import SinterIR
 ///
 /// Window clipping is static along W (the columns of a row are split at compile time into groups
 /// with the same valid taps) and computed at run time along H (per output row).
+///
+/// A fused epilogue (`ctx.hooks.tile`, Docs/fusion.md) runs on each output row (conv2d,
+/// conv2d_input_grad) or block of rows (conv2d_filter_grad) right after its GEMMs, while it is
+/// still in cache.
 enum ConvKernels {
     struct Geometry {
         var n, h, w, ci: Int        // x
@@ -53,14 +57,14 @@ enum ConvKernels {
         }
         let s = ctx.dtype.helperSuffix
         let rows = g.n * g.oh
-        w.loop("r", rows, parallel: g.work >= parallelWorkThreshold) { w in
+        try w.loop("r", rows, parallel: g.work >= parallelWorkThreshold) { w in
             w.line("const long b = r / \(g.oh), i = r % \(g.oh);")
             w.line("long a_lo = sinter_maxl(0, \(g.top) - i * \(g.sh)), a_hi = sinter_minl(\(g.kh), \(g.h + g.top) - i * \(g.sh));")
             w.line("if (a_hi < a_lo) a_hi = a_lo;")
             w.line("const long xr = a_hi > a_lo ? i * \(g.sh) + a_lo - \(g.top) : 0;")
-            w.line("const \(ctx.t) *xrow = x0 + b * \(g.h * g.w * g.ci) + xr * \(g.w * g.ci);")
-            w.line("const \(ctx.t) *wrow = x1 + a_lo * \(g.kw * g.ci * g.co);")
-            w.line("\(ctx.t) *yrow = y + r * \(g.ow * g.co);")
+            w.line("const \(ctx.t) *xrow = \(ctx.x(0)) + b * \(g.h * g.w * g.ci) + xr * \(g.w * g.ci);")
+            w.line("const \(ctx.t) *wrow = \(ctx.x(1)) + a_lo * \(g.kw * g.ci * g.co);")
+            w.line("\(ctx.t) *yrow = \(ctx.out) + r * \(g.ow * g.co);")
             for group in groups {
                 let nc = group.cHi - group.cLo
                 let col = nc > 0 ? group.j0 * g.sw + group.cLo - g.left : 0
@@ -71,6 +75,7 @@ enum ConvKernels {
                            + "wrow + \(group.cLo * g.ci * g.co), yrow + \(group.j0 * g.co), \(g.co), 0);")
                 }
             }
+            try ctx.hooks.tile?(&w, Tile(dims: [.at("b"), .at("i"), .range(start: "0", count: "\(g.ow)"), .range(start: "0", count: "\(g.co)")]))
         }
     }
 
@@ -93,7 +98,7 @@ enum ConvKernels {
         w.loop("tap", g.kh * g.kw) { w in
             w.loop("ch", g.ci) { w in
                 w.loop("o", g.co) { w in
-                    w.line("wt[(tap * \(g.co) + o) * \(g.ci) + ch] = x1[(tap * \(g.ci) + ch) * \(g.co) + o];")
+                    w.line("wt[(tap * \(g.co) + o) * \(g.ci) + ch] = \(ctx.x(1))[(tap * \(g.ci) + ch) * \(g.co) + o];")
                 }
             }
         }
@@ -117,16 +122,16 @@ enum ConvKernels {
             }
         }
         let s = ctx.dtype.helperSuffix
-        w.loop("r", g.n * g.h, parallel: g.work >= parallelWorkThreshold) { w in
+        try w.loop("r", g.n * g.h, parallel: g.work >= parallelWorkThreshold) { w in
             w.line("const long b = r / \(g.h), h = r % \(g.h);")
             w.line("long i_lo = sinter_maxl(0, sinter_ceildiv(h + \(g.top - g.kh + 1), \(g.sh)));")
             w.line("const long i_hi = sinter_minl(\(g.oh - 1), sinter_floordiv(h + \(g.top), \(g.sh)));")
             w.line("long ni = i_hi - i_lo + 1;")
             w.line("if (ni <= 0) { ni = 0; i_lo = 0; }")
             w.line("const long a_start = ni > 0 ? h + \(g.top) - i_lo * \(g.sh) : 0;")
-            w.line("const \(t) *dyrow = x0 + (b * \(g.oh) + i_lo) * \(g.ow * g.co);")
+            w.line("const \(t) *dyrow = \(ctx.x(0)) + (b * \(g.oh) + i_lo) * \(g.ow * g.co);")
             w.line("const \(t) *wtrow = wt + a_start * \(g.kw * g.co * g.ci);")
-            w.line("\(t) *dxrow = y + r * \(g.w * g.ci);")
+            w.line("\(t) *dxrow = \(ctx.out) + r * \(g.w * g.ci);")
             for group in groups {
                 w.block("") { w in
                     w.line("/* columns \(group.wc0), \(group.wc0)+\(g.sw)k, k < \(group.count): \(group.nj) tap(s) c from \(group.cStart) down by \(g.sw) */")
@@ -136,6 +141,7 @@ enum ConvKernels {
                            + "wtrow + \(group.cStart * g.co * g.ci), dxrow + \(group.wc0 * g.ci), \(g.sw * g.ci), 0);")
                 }
             }
+            try ctx.hooks.tile?(&w, Tile(dims: [.at("b"), .at("h"), .range(start: "0", count: "\(g.w)"), .range(start: "0", count: "\(g.ci)")]))
         }
     }
 
@@ -154,7 +160,7 @@ enum ConvKernels {
         blocks = ceilDiv(g.ci, mb)
         let s = ctx.dtype.helperSuffix
         if g.work >= parallelWorkThreshold && taps * blocks > 1 { w.line("SINTER_PARALLEL_FOR_DYNAMIC") }
-        w.loop("task", taps * blocks) { w in
+        try w.loop("task", taps * blocks) { w in
             w.line("const long tap = task / \(blocks), m0 = (task % \(blocks)) * \(mb);")
             w.line("const long a = tap / \(g.kw), c = tap % \(g.kw);")
             w.line("const long mn = \(g.ci) - m0 < \(mb) ? \(g.ci) - m0 : \(mb);")
@@ -167,8 +173,9 @@ enum ConvKernels {
             w.line("const long xoff = ni > 0 ? ((i_lo * \(g.sh) + a - \(g.top)) * \(g.w) + (j_lo * \(g.sw) + c - \(g.left))) * \(g.ci) : 0;")
             w.line("const sinter_kdims kd = {\(g.n), ni, nj, \(g.h * g.w * g.ci), \(g.sh * g.w * g.ci), \(g.sw * g.ci), "
                    + "\(g.oh * g.ow * g.co), \(g.ow * g.co), \(g.co)};")
-            w.line("sinter_gemm_\(s)(mn, \(g.co), &kd, x0 + xoff + m0, 1, x1 + (i_lo * \(g.ow) + j_lo) * \(g.co), "
-                   + "y + tap * \(g.ci * g.co) + m0 * \(g.co), \(g.co), 0);")
+            w.line("sinter_gemm_\(s)(mn, \(g.co), &kd, \(ctx.x(0)) + xoff + m0, 1, \(ctx.x(1)) + (i_lo * \(g.ow) + j_lo) * \(g.co), "
+                   + "\(ctx.out) + tap * \(g.ci * g.co) + m0 * \(g.co), \(g.co), 0);")
+            try ctx.hooks.tile?(&w, Tile(dims: [.at("a"), .at("c"), .range(start: "m0", count: "mn"), .range(start: "0", count: "\(g.co)")]))
         }
     }
 }

@@ -1,23 +1,38 @@
 import SinterIR
 
-/// A group of nodes computed by one generated C function. Today every kernel holds one node;
-/// the fusion pass of a later issue will put elementwise chains in one kernel, which is why
-/// elementwise code is generated from composable per-element expressions
-/// (`ElementwiseExpr.expression`).
+/// A group of nodes computed by one generated C function (the fusion pass, Fusion.swift, decides
+/// the groups; Docs/fusion.md). Reshapes are aliases and never appear in a kernel.
 public struct Kernel: Sendable, Equatable {
     /// The nodes computed, in order; the last one is the kernel's result.
     public var nodes: [Int]
     /// True for kernels of effect nodes (run after every pure kernel).
     public var isEffect: Bool
+    /// The nodes whose values the kernel writes to memory (its arena buffers), in order. The
+    /// others are internal: computed in registers, no storage.
+    public var stored: [Int]
+    /// The op the kernel is built around and named after: an anchor or reduction with its fused
+    /// prologue/epilogue, or the only node of an unfused kernel. nil for an elementwise loop.
+    public var main: Int?
 
+    /// An unfused kernel: every node stored, the first node its main.
     public init(nodes: [Int], isEffect: Bool) {
         self.nodes = nodes
         self.isEffect = isEffect
+        self.stored = isEffect ? [] : nodes
+        self.main = nodes.first
+    }
+
+    /// A kernel planned by the fusion pass.
+    public init(nodes: [Int], stored: [Int], main: Int?) {
+        self.nodes = nodes
+        self.isEffect = false
+        self.stored = stored
+        self.main = main
     }
 
     public var result: Int { nodes[nodes.count - 1] }
-    /// The C function name.
-    public var name: String { "k\(result)" }
+    /// The C function name: `k` and the main node (the last node for elementwise loops).
+    public var name: String { "k\(main ?? result)" }
 }
 
 /// What a per-op emitter needs to write the body of one kernel function.
@@ -26,10 +41,12 @@ struct KernelContext {
     let id: Int
     /// C names of the operand pointers, `nil` for a constant operand that is inlined as a literal.
     let operandNames: [String?]
-    /// Name of the result pointer (`y`).
-    let out = "y"
+    /// Name of the result pointer (`y`; a fused kernel's anchor writes into a stored member).
+    var out = "y"
     /// Name of the scratch pointer (`uint8_t *`), when the kernel asked for scratch.
     let scratch = "scratch"
+    /// Fused work around the main op (prologue reads, epilogue writes); empty when unfused.
+    var hooks = FusionHooks()
 
     var node: Node { graph[id] }
     var type: TensorType { node.type }
@@ -103,14 +120,16 @@ enum KernelEmitter {
     }
 
     /// The whole C function of a one-node kernel: comment, signature, body.
-    static func emitFunction(_ kernel: Kernel, graph: Graph, inlined: Set<Int>, scratchBytes: Int) throws -> [String] {
+    /// `inPlace`: the memory plan gives the result the bytes of an operand (elementwise kernels
+    /// only), so `y` must not be `restrict`.
+    static func emitFunction(_ kernel: Kernel, graph: Graph, inlined: Set<Int>, scratchBytes: Int, inPlace: Bool = false) throws -> [String] {
         let id = kernel.result
         let node = graph[id]
         var names: [String?] = []
         var params: [String] = []
         let written = writtenOperands(node.op)
         if !node.op.isEffect {
-            params.append("\(node.type.dtype.cType) *restrict y")
+            params.append("\(node.type.dtype.cType) *\(inPlace ? "" : "restrict ")y")
         }
         for (i, operand) in node.operands.enumerated() {
             if inlinesConstants(node.op) && inlined.contains(operand) {

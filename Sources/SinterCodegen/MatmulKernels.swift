@@ -4,7 +4,8 @@ import SinterIR
 /// (Codegen/sinter_gemm.h). The gemm reads B rows contiguously, so a transposed b is first
 /// copied into scratch as [batch, K, N]; a transposed a is just read with other strides.
 /// Parallel over (batch, blocks of 48 rows of the result); each result element is one reduction
-/// over k in ascending order.
+/// over k in ascending order. A fused epilogue (`ctx.hooks.tile`) runs on each block of rows
+/// right after its GEMM.
 enum MatmulKernels {
     struct Dims { var batch: Int; var m: Int; var n: Int; var k: Int; var ta: Bool; var tb: Bool }
 
@@ -51,11 +52,13 @@ enum MatmulKernels {
         let tasks = d.batch * mBlocks
         let parallel = tasks > 1 && d.batch * d.m * d.n * d.k >= parallelWorkThreshold
         w.line("const sinter_kdims kd = {1, 1, \(d.k), 0, 0, \(a0), 0, 0, \(d.n)};")
-        w.loop("task", tasks, parallel: parallel) { w in
+        try w.loop("task", tasks, parallel: parallel) { w in
             w.line("const long bb = task / \(mBlocks), m0 = (task % \(mBlocks)) * \(block);")
             w.line("const long mn = \(d.m) - m0 < \(block) ? \(d.m) - m0 : \(block);")
             w.line("sinter_gemm_\(ctx.dtype.helperSuffix)(mn, \(d.n), &kd, \(ctx.x(0)) + bb * \(d.m * d.k) + m0 * \(rsa), \(rsa), "
-                   + "\(bName) + bb * \(d.k * d.n), y + bb * \(d.m * d.n) + m0 * \(d.n), \(d.n), 0);")
+                   + "\(bName) + bb * \(d.k * d.n), \(ctx.out) + bb * \(d.m * d.n) + m0 * \(d.n), \(d.n), 0);")
+            let rows: [Tile.Dim] = [.range(start: "m0", count: "mn"), .range(start: "0", count: "\(d.n)")]
+            try ctx.hooks.tile?(&w, Tile(dims: (ctx.type.rank == 3 ? [.at("bb")] : []) + rows))
         }
     }
 
@@ -70,7 +73,7 @@ enum MatmulKernels {
                     w.loop("kk", d.k) { w in
                         w.line("acc += \(ctx.x(0))[bb * \(d.m * d.k) + \(aIndex)] * \(ctx.x(1))[bb * \(d.k * d.n) + \(bIndex)];")
                     }
-                    w.line("y[(bb * \(d.m) + mm) * \(d.n) + nn] = acc;")
+                    w.line("\(ctx.out)[(bb * \(d.m) + mm) * \(d.n) + nn] = acc;")
                 }
             }
         }

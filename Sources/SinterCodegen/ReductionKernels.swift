@@ -11,6 +11,11 @@ import SinterIR
 ///   the total every 256 rows so long reductions stay accurate.
 /// Each result element is summed in one fixed order (independent of threads); the parallel loop
 /// is over result elements only.
+///
+/// Fused (Docs/fusion.md): a prologue computes each input element in registers instead of
+/// reading it (`ctx.hooks.load`), and an epilogue receives each result element
+/// (`ctx.hooks.store`). A prologue summed with `sinter_sum_*` goes through a stack block of
+/// 4096 values and `sinter_sum_block_*`, which is exactly the order `sinter_sum_*` uses.
 enum ReductionKernels {
     private struct Group { var reduced: Bool; var size: Int; var stride: Int }
 
@@ -28,6 +33,15 @@ enum ReductionKernels {
         func finish(_ acc: String) -> String {
             op == .reduceMean ? "(\(acc)) / (\(t))\(reducedCount)" : acc
         }
+        let fusedInput = ctx.hooks.load != nil
+        /// The input element at flat index `index` (statements of a prologue go to `w`).
+        func load(_ w: inout CWriter, _ index: String) throws -> String {
+            if let hook = ctx.hooks.load { return try hook(&w, index) }
+            return "\(x)[\(index)]"
+        }
+        func store(_ w: inout CWriter, _ index: String, _ value: String) throws {
+            if let hook = ctx.hooks.store { try hook(&w, index, value) } else { w.line("\(ctx.out)[\(index)] = \(value);") }
+        }
 
         // Group the input axes.
         let strides = rowMajorStrides(input.shape)
@@ -44,8 +58,8 @@ enum ReductionKernels {
         if reducedCount == 0 || outCount == 0 { return }
         if !groups.contains(where: \.reduced) {
             // Nothing to reduce (all reduced axes have size 1): a copy (mean divides by 1).
-            w.loop("i", outCount, parallel: outCount >= parallelWorkThreshold) { w in
-                w.line("y[i] = \(x)[i];")
+            try w.loop("i", outCount, parallel: outCount >= parallelWorkThreshold) { w in
+                try store(&w, "i", try load(&w, "i"))
             }
             return
         }
@@ -56,21 +70,27 @@ enum ReductionKernels {
             let inner = groups.last!
             let outerReduced = groups.dropLast().filter(\.reduced)
             let parallel = outCount > 1 && outCount * reducedCount >= parallelWorkThreshold
-            emitKeptLoops(kept, &w, parallel: parallel) { w, keptIndex, keptOffset in
+            try emitKeptLoops(kept, &w, parallel: parallel) { w, keptIndex, keptOffset in
                 w.line("\(t) acc = \(isMax ? lowest : zero);")
-                emitLoops(outerReduced, prefix: "r", &w) { w, offset in
+                try emitLoops(outerReduced, prefix: "r", &w) { w, offset in
                     let base = [keptOffset, offset].filter { $0 != "0" }.joined(separator: " + ")
                     let start = base.isEmpty ? "0" : base
                     if isMax {
-                        w.block("for (long l = 0; l < \(inner.size); l++)") { w in
-                            w.line("const \(t) v = \(x)[\(start) + l];")
+                        try w.block("for (long l = 0; l < \(inner.size); l++)") { w in
+                            w.line("const \(t) v = \(try load(&w, "\(start) + l"));")
                             w.line("if (v > acc) acc = v;")
                         }
+                    } else if fusedInput {
+                        // A whole-tensor reduction is split over threads by 4096-blocks: the
+                        // block sums are then added in order, as sinter_sum does.
+                        let parallelBlocks = kept.isEmpty && outerReduced.isEmpty && inner.size > 4096
+                            && inner.size <= 4096 * 4096 && inner.size >= parallelWorkThreshold
+                        try emitFusedSum(ctx, &w, start: start, count: inner.size, parallel: parallelBlocks, load: load)
                     } else {
                         w.line("acc += sinter_sum_\(ctx.dtype.helperSuffix)(\(x) + \(start), \(inner.size), 1);")
                     }
                 }
-                w.line("y[\(keptIndex)] = \(finish("acc"));")
+                try store(&w, keptIndex, finish("acc"))
             }
             return
         }
@@ -79,13 +99,20 @@ enum ReductionKernels {
         let innerKept = groups.last!
         let outerKept = Array(kept.dropLast())
         let reducedGroups = groups.filter(\.reduced)
-        let tile = min(innerKept.size, 1024)
+        let outerCount = outerKept.reduce(1) { $0 * $1.size }
+        var tile = min(innerKept.size, 1024)
+        // One task would leave all threads but one idle (a bias gradient: 64 columns over N*H*W
+        // rows): split the columns into two 128-byte aligned halves. Each column still sums its
+        // rows in the same order, so the results do not change. Not with a fused prologue:
+        // measured slower there (two threads streaming halves of every row of three arrays).
+        if !fusedInput && outerCount == 1 && tile == innerKept.size && tile >= 64 && outCount * reducedCount >= parallelWorkThreshold {
+            tile = (innerKept.size / 2 + 31) / 32 * 32
+        }
         let tiles = (innerKept.size + tile - 1) / tile
         let parallel = outCount / innerKept.size * tiles > 1 && outCount * reducedCount >= parallelWorkThreshold
-        let outerCount = outerKept.reduce(1) { $0 * $1.size }
         let total = outerCount * tiles
         if parallel { w.line("SINTER_PARALLEL_FOR") }
-        w.loop("task", total) { w in
+        try w.loop("task", total) { w in
             w.line("const long o = task / \(tiles), c0 = (task % \(tiles)) * \(tile);")
             w.line("const long cn = \(innerKept.size) - c0 < \(tile) ? \(innerKept.size) - c0 : \(tile);")
             // Offset of the outer kept index o in the input.
@@ -105,13 +132,20 @@ enum ReductionKernels {
                 w.line("for (long c = 0; c < cn; c++) { acc[c] = \(zero); part[c] = \(zero); }")
                 w.line("int rows = 0;")
             }
-            emitLoops(reducedGroups, prefix: "r", &w) { w, offset in
+            try emitLoops(reducedGroups, prefix: "r", &w) { w, offset in
                 let start = offset == "0" ? "base" : "base + \(offset)"
-                w.line("const \(t) *row = \(x) + \(start);")
-                if isMax {
-                    w.line("for (long c = 0; c < cn; c++) if (row[c] > acc[c]) acc[c] = row[c];")
+                if fusedInput {
+                    try w.block("for (long c = 0; c < cn; c++)") { w in
+                        let value = try load(&w, "\(start) + c")
+                        w.line(isMax ? "if (\(value) > acc[c]) acc[c] = \(value);" : "part[c] += \(value);")
+                    }
                 } else {
-                    w.line("for (long c = 0; c < cn; c++) part[c] += row[c];")
+                    w.line("const \(t) *row = \(x) + \(start);")
+                }
+                if isMax {
+                    if !fusedInput { w.line("for (long c = 0; c < cn; c++) if (row[c] > acc[c]) acc[c] = row[c];") }
+                } else {
+                    if !fusedInput { w.line("for (long c = 0; c < cn; c++) part[c] += row[c];") }
                     w.block("if (++rows == 256)") { w in
                         w.line("for (long c = 0; c < cn; c++) { acc[c] += part[c]; part[c] = 0; }")
                         w.line("rows = 0;")
@@ -119,20 +153,66 @@ enum ReductionKernels {
                 }
             }
             if !isMax { w.line("for (long c = 0; c < cn; c++) acc[c] += part[c];") }
-            w.line("for (long c = 0; c < cn; c++) y[o * \(innerKept.size) + c0 + c] = \(finish("acc[c]"));")
+            if ctx.hooks.store == nil {
+                w.line("for (long c = 0; c < cn; c++) \(ctx.out)[o * \(innerKept.size) + c0 + c] = \(finish("acc[c]"));")
+            } else {
+                try w.block("for (long c = 0; c < cn; c++)") { w in
+                    try store(&w, "o * \(innerKept.size) + c0 + c", finish("acc[c]"))
+                }
+            }
+        }
+    }
+
+    /// `acc += ` the sum of `count` prologue values from flat index `start`, in sinter_sum's
+    /// order: 4096-blocks through `sinter_sum_block_*`, block sums added left to right. With
+    /// `parallel` the blocks are spread over threads and their sums added in order afterwards.
+    private static func emitFusedSum(_ ctx: KernelContext, _ w: inout CWriter, start: String, count: Int, parallel: Bool,
+                                     load: (inout CWriter, String) throws -> String) throws {
+        let t = ctx.t, s = ctx.dtype.helperSuffix
+        let block = 4096
+        func fill(_ w: inout CWriter, _ offset: String, _ n: String) throws {
+            try w.block("for (long l = 0; l < \(n); l++)") { w in
+                w.line("buf[l] = \(try load(&w, "\(start) + \(offset)l"));")
+            }
+        }
+        try w.block("") { w in
+            if count <= block {
+                w.line("SINTER_ALIGNED \(t) buf[\(count)];")
+                try fill(&w, "", "\(count)")
+                w.line("acc += sinter_sum_block_\(s)(buf, \(count), 1);")
+                return
+            }
+            let blocks = (count + block - 1) / block
+            if parallel {
+                w.line("SINTER_ALIGNED \(t) sums[\(blocks)];")
+                w.line("SINTER_PARALLEL_FOR")
+            } else {
+                w.line("\(t) run = 0;")
+            }
+            try w.loop("bk", blocks) { w in
+                w.line("const long bl = bk * \(block), bn = \(count) - bl < \(block) ? \(count) - bl : \(block);")
+                w.line("SINTER_ALIGNED \(t) buf[\(block)];")
+                try fill(&w, "bl + ", "bn")
+                w.line(parallel ? "sums[bk] = sinter_sum_block_\(s)(buf, bn, 1);" : "run += sinter_sum_block_\(s)(buf, bn, 1);")
+            }
+            if parallel {
+                w.line("\(t) run = 0;")
+                w.line("for (long bk = 0; bk < \(blocks); bk++) run += sums[bk];")
+            }
+            w.line("acc += run;")
         }
     }
 
     /// Loops over the kept groups; the body gets the result index and the input offset.
     private static func emitKeptLoops(_ kept: [Group], _ w: inout CWriter, parallel: Bool,
-                                      body: (inout CWriter, String, String) -> Void) {
+                                      body: (inout CWriter, String, String) throws -> Void) throws {
         let count = kept.reduce(1) { $0 * $1.size }
         if kept.isEmpty {
-            body(&w, "0", "0")
+            try body(&w, "0", "0")
             return
         }
         let strides = rowMajorStrides(kept.map(\.size))
-        w.loop("o", count, parallel: parallel) { w in
+        try w.loop("o", count, parallel: parallel) { w in
             var rem = "o"
             var terms: [String] = []
             for (g, group) in kept.enumerated() {
@@ -140,21 +220,21 @@ enum ReductionKernels {
                 rem = "(\(rem)) % \(strides[g])"
             }
             w.line("const long xo = \(terms.joined(separator: " + "));")
-            body(&w, "o", "xo")
+            try body(&w, "o", "xo")
         }
     }
 
     /// Nested loops over groups; the body gets the input offset expression.
     private static func emitLoops(_ groups: [Group], prefix: String, _ w: inout CWriter,
-                                  body: (inout CWriter, String) -> Void) {
-        func level(_ g: Int, _ w: inout CWriter) {
+                                  body: (inout CWriter, String) throws -> Void) throws {
+        func level(_ g: Int, _ w: inout CWriter) throws {
             if g == groups.count {
                 let terms = groups.indices.map { "\(prefix)\($0) * \(groups[$0].stride)" }
-                body(&w, terms.isEmpty ? "0" : terms.joined(separator: " + "))
+                try body(&w, terms.isEmpty ? "0" : terms.joined(separator: " + "))
                 return
             }
-            w.loop("\(prefix)\(g)", groups[g].size) { w in level(g + 1, &w) }
+            try w.loop("\(prefix)\(g)", groups[g].size) { w in try level(g + 1, &w) }
         }
-        level(0, &w)
+        try level(0, &w)
     }
 }

@@ -33,7 +33,7 @@ public struct PassPipeline {
 
     /// The graph-level passes, in order. Fusion and memory planning work on the kernel schedule
     /// and run inside the code generator; they are listed by `PassPipeline.allPassNames`.
-    public static let standardPasses: [any GraphPass] = [Canonicalize(), ReshapeElimination(), Canonicalize(name: "cleanup")]
+    public static let standardPasses: [any GraphPass] = [Canonicalize(), Decompose(), BatchNormFolding(), ReshapeElimination(), Canonicalize(name: "cleanup")]
 
     public var names: [String] { passes.map(\.name) }
 
