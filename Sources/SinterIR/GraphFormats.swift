@@ -7,12 +7,13 @@ import Foundation
 public func graphDOT(_ graph: Graph) -> String {
     func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
     }
     var lines = ["digraph \"\(escape(graph.name))\" {", "  rankdir=TB;", "  node [shape=box, fontname=\"monospace\", fontsize=10];"]
     for (id, node) in graph.nodes.enumerated() {
         var label = "%\(id) \(node.op.rawValue)"
         if let name = node.sourceName { label += " \(name)" }
-        label += "\\n\(node.type)\\n\(node.location)"
+        label += "\n\(node.type)\n\(node.location)"
         var style = ""
         if node.op.isPersistent { style = ", style=filled, fillcolor=\"#e8e8f8\"" }
         if node.op == .input { style = ", style=filled, fillcolor=\"#e8f8e8\"" }
