@@ -86,12 +86,15 @@ struct TrainCommand: ParsableCommand {
         guard let tensor = outputs[recipe.picture.phase]?[recipe.picture.output] else { return }
         let count = min(8, tensor.shape[0])
         let size = tensor.count / tensor.shape[0]
-        let side = Int(Double(size).squareRoot())
+        // NHWC images, (B, H, W) images, or flat (B, H*W) gray ones.
+        let channels = tensor.shape.count == 4 ? tensor.shape[3] : 1
+        let side = tensor.shape.count >= 3 ? tensor.shape[1] : Int(Double(size).squareRoot())
         var images = Array(tensor.floats[0..<(count * size)])
         if recipe.picture.logits { images = images.map { 1 / (1 + Foundation.exp(-$0)) } }
         if recipe.picture.withInputs { images = Array(input.floats[0..<(count * size)]) + images }
         try ImageGrid.write(path: "\(out)/\(model)-step\(step).png", images: images, count: images.count / size,
-                            height: side, width: side, channels: 1, columns: count, range: recipe.picture.range)
+                            height: side, width: size / side / channels, channels: channels, columns: count,
+                            range: recipe.picture.range)
     }
 }
 

@@ -66,9 +66,18 @@ enum Recipes {
             return TrainingRecipe(train: train, test: nil, phases: phases, evaluation: nil, feed: feed,
                                   picture: ("discriminator", "fake", model == "gan" ? 0...1 : -1...1, false, false),
                                   batch: batch ?? entry.defaultBatch)
+        case "celeba-dcgan":
+            guard let data else {
+                throw SinterError.runtime(message: "celeba-dcgan trains on a folder of face images: pass --data DIR with .png files (centre-cropped to 128 where they are that big, resized to 64x64)")
+            }
+            let entry = try Zoo.entry(named: model)
+            let train = try ImageDataset.pngFolder(data, size: 64, crop: nil, limit: trainLimit)
+            let feed: (ImageDataset, ArraySlice<Int>) -> [String: HostTensor] = { set, indices in ["real": set.batch(indices)] }
+            let phases = entry.phases.map { p in phase(p.name, StepFamily { try p.trace($0, true) }, train, feed) }
+            return TrainingRecipe(train: train, test: nil, phases: phases, evaluation: nil, feed: feed,
+                                  picture: ("discriminator", "fake", -1...1, false, false), batch: batch ?? entry.defaultBatch)
         default:
-            throw SinterError.runtime(message: "`sinter train` knows autoencoder, denoising-autoencoder, dense-autoencoder, deep-autoencoder, vae, cvae, gan and dcgan; got '\(model)'"
-                + (model == "celeba-dcgan" ? " (the image-folder dataset for celeba-dcgan is not written yet)" : ""))
+            throw SinterError.runtime(message: "`sinter train` knows autoencoder, denoising-autoencoder, dense-autoencoder, deep-autoencoder, vae, cvae, gan, dcgan and celeba-dcgan; got '\(model)'")
         }
     }
 

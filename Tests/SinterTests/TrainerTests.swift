@@ -86,4 +86,26 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), good)
         XCTAssertNoThrow(try other.restore(try Checkpoint.read(path: path), path: path))
     }
+
+    /// The image-folder dataset: sorted .png files, centre crop, box resize, RGB in [-1, 1].
+    func testPNGFolderCropsResizesAndScales() throws {
+        let directory = temporaryPath("faces")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // 8x6 RGB: the centre 6x6 square is white, the one-pixel columns outside it black.
+        var pixels = [UInt8](repeating: 0, count: 8 * 6 * 3)
+        for y in 0..<6 { for x in 1..<7 { for c in 0..<3 { pixels[(y * 8 + x) * 3 + c] = 255 } } }
+        try PNGImage.write(path: "\(directory)/b.png", width: 8, height: 6, channels: 3, pixels: pixels)
+        // 4x4 gray, value 51 everywhere: gray is read as three equal channels.
+        try PNGImage.write(path: "\(directory)/a.png", width: 4, height: 4, channels: 1, pixels: [UInt8](repeating: 51, count: 16))
+        try "not an image".write(toFile: "\(directory)/notes.txt", atomically: true, encoding: .utf8)
+
+        let set = try ImageDataset.pngFolder(directory, size: 2)
+        XCTAssertEqual(set.count, 2)
+        XCTAssertEqual([set.height, set.width, set.channels], [2, 2, 3])
+        let first = Array(set.pixels[0..<12]), second = Array(set.pixels[12..<24])
+        XCTAssert(first.allSatisfy { Swift.abs($0 - (51 / 127.5 - 1)) < 1e-6 }, "a.png comes first (sorted) and is scaled to [-1,1]: \(first)")
+        XCTAssert(second.allSatisfy { Swift.abs($0 - 1) < 1e-6 }, "the centre crop of b.png is all white: \(second)")
+        XCTAssertThrowsError(try ImageDataset.pngFolder(directory, size: 8)) { XCTAssert("\($0)".contains("a.png"), "\($0)") }
+        XCTAssertThrowsError(try ImageDataset.pngFolder(temporaryPath("missing"))) { XCTAssert("\($0)".contains("missing"), "\($0)") }
+    }
 }

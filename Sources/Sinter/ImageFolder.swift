@@ -1,0 +1,49 @@
+import Foundation
+import SinterIO
+import SinterIR
+
+extension ImageDataset {
+    /// Every `.png` in `directory` (sorted by name), centre-cropped to a `crop` x `crop` square
+    /// (default: the shorter side; CelebA's preprocessing uses 128 at left = (W-128)/2,
+    /// top = (H-128)/2), resized to `size` x `size` by averaging the source pixels each target
+    /// pixel covers (a box filter; the notebook's offline LANCZOS differs slightly), as RGB in
+    /// [-1, 1] (x/127.5 - 1). `limit` keeps the first N files.
+    public static func pngFolder(_ directory: String, size: Int = 64, crop: Int? = nil, limit: Int? = nil) throws -> ImageDataset {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.lowercased().hasSuffix(".png") }.sorted()
+        } catch {
+            throw SinterError.file(path: directory, message: "cannot list the image folder: \(error.localizedDescription)")
+        }
+        guard !names.isEmpty else { throw SinterError.file(path: directory, message: "holds no .png images") }
+        let chosen = names.prefix(limit ?? names.count)
+        var pixels: [Float] = []
+        pixels.reserveCapacity(chosen.count * size * size * 3)
+        for name in chosen {
+            let path = "\(directory)/\(name)"
+            let image = try PNGImage.read(path: path)
+            let side = crop ?? min(image.width, image.height)
+            guard side <= image.width, side <= image.height, side >= size else {
+                throw SinterError.file(path: path, message: "is \(image.width)x\(image.height); cannot crop \(side)x\(side) and resize to \(size)x\(size)")
+            }
+            let left = (image.width - side) / 2, top = (image.height - side) / 2
+            for y in 0..<size {
+                let y0 = top + y * side / size, y1 = max(top + (y + 1) * side / size, y0 + 1)
+                for x in 0..<size {
+                    let x0 = left + x * side / size, x1 = max(left + (x + 1) * side / size, x0 + 1)
+                    for c in 0..<3 {
+                        var sum = 0
+                        for sy in y0..<y1 {
+                            for sx in x0..<x1 {
+                                let channel = image.channels == 1 ? 0 : c
+                                sum += Int(image.pixels[(sy * image.width + sx) * image.channels + channel])
+                            }
+                        }
+                        pixels.append(Float(sum) / Float((y1 - y0) * (x1 - x0)) / 127.5 - 1)
+                    }
+                }
+            }
+        }
+        return ImageDataset(pixels: pixels, count: chosen.count, height: size, width: size, channels: 3)
+    }
+}
