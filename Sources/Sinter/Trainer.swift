@@ -31,6 +31,15 @@ public final class Trainer {
     private var batcher: Batcher
     /// The executable whose persistent state is newest (the last phase run).
     private var newest: Executable?
+    /// The next batch, prepared on a background thread while the current step runs, and the
+    /// data order as it was before that batch was drawn (what a checkpoint must record).
+    private var prefetch: (indices: ArraySlice<Int>, feeds: PreparedFeeds, group: DispatchGroup, orderBefore: Batcher)?
+    private let loader = DispatchQueue(label: "sinter.trainer.prefetch")
+
+    /// Feeds filled in by the loader thread; read only after its group is waited on.
+    private final class PreparedFeeds: @unchecked Sendable {
+        var byPhase: [[String: HostTensor]] = []
+    }
 
     public init(model: String, phases: [TrainingPhase], datasetCount: Int, batchSize: Int, seed: UInt64) throws {
         precondition(!phases.isEmpty)
@@ -49,16 +58,37 @@ public final class Trainer {
     /// and the batch's indices.
     @discardableResult
     public func runStep() throws -> (outputs: [String: [String: HostTensor]], indices: ArraySlice<Int>) {
-        let indices = batcher.next()
+        let indices: ArraySlice<Int>
+        let feeds: [[String: HostTensor]]
+        if let pending = prefetch {
+            pending.group.wait()
+            (indices, feeds) = (pending.indices, pending.feeds.byPhase)
+            prefetch = nil
+        } else {
+            indices = batcher.next()
+            feeds = phases.map { $0.feeds(indices) }
+        }
+        startPrefetch()
         var outputs: [String: [String: HostTensor]] = [:]
-        for phase in phases {
+        for (phase, phaseFeeds) in zip(phases, feeds) {
             let executable = try phase.family.executable(batch: indices.count)
             if let newest, newest !== executable { executable.copyPersistent(from: newest) }
-            outputs[phase.name] = try executable.run(phase.feeds(indices))
+            outputs[phase.name] = try executable.run(phaseFeeds)
             newest = executable
         }
         step += 1
         return (outputs, indices)
+    }
+
+    /// Draws the next batch and packs its feeds on the loader thread, so the data work overlaps
+    /// the compiled step instead of stalling it.
+    private func startPrefetch() {
+        let orderBefore = batcher
+        let indices = batcher.next()
+        let prepared = PreparedFeeds(), group = DispatchGroup()
+        let phases = self.phases
+        loader.async(group: group) { prepared.byPhase = phases.map { $0.feeds(indices) } }
+        prefetch = (indices, prepared, group, orderBefore)
     }
 
     /// The newest persistent state (what evaluation graphs copy from).
@@ -74,7 +104,9 @@ public final class Trainer {
             guard let executable = phase.family.current else { continue }
             tensors.merge(executable.persistentSnapshot()) { _, later in later }
         }
-        for (name, tensor) in batcher.stateTensors() { tensors["trainer.\(name)"] = tensor }
+        // The data order as of the next step to run: before any batch drawn ahead.
+        let order = prefetch?.orderBefore ?? batcher
+        for (name, tensor) in order.stateTensors() { tensors["trainer.\(name)"] = tensor }
         return Checkpoint(model: model, step: step, tensors: tensors,
                           metadata: ["seed": String(seed), "batch": String(batchSize)])
     }
@@ -90,6 +122,12 @@ public final class Trainer {
         var trainerState: [String: HostTensor] = [:]
         for (name, tensor) in checkpoint.tensors where name.hasPrefix("trainer.") {
             trainerState[String(name.dropFirst("trainer.".count))] = tensor
+        }
+        // A batch drawn ahead belongs to the old order.
+        if let pending = prefetch {
+            pending.group.wait()
+            batcher = pending.orderBefore
+            prefetch = nil
         }
         // A checkpoint made by `sinter import` has weights only: the data order starts fresh.
         if !trainerState.isEmpty { try batcher.restore(trainerState, path: path) }
