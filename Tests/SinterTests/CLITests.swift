@@ -145,6 +145,17 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(trained.status, 0, trained.err)
         XCTAssert(trained.out.contains("test loss"), trained.out)
         let checkpoint = directory.appendingPathComponent("checkpoint.sinter").path
+        // New samples, and the decoded latent plane (the VAE's latent space is 2-D).
+        let samples = directory.appendingPathComponent("samples.png").path
+        let sampled = try sinter(["sample", "vae", "--checkpoint", checkpoint, "--count", "9", "--out", samples],
+                                 environment: ["XDG_CACHE_HOME": cache])
+        XCTAssertEqual(sampled.status, 0, sampled.err)
+        let grid = try PNGImage.read(path: samples)
+        XCTAssertEqual([grid.width, grid.height], [3 * 28 + 4 * 2, 3 * 28 + 4 * 2])
+        XCTAssertEqual(try PNGImage.read(path: directory.appendingPathComponent("samples-latent-plane.png").path).width, 16 * 28 + 17 * 2)
+        let wrongModel = try sinter(["sample", "cvae", "--checkpoint", checkpoint], environment: ["XDG_CACHE_HOME": cache])
+        XCTAssertNotEqual(wrongModel.status, 0)
+        XCTAssert(wrongModel.err.contains("'vae'"), wrongModel.err)
         let exported = directory.appendingPathComponent("torch.safetensors").path
         let export = try sinter(["export", "vae", "--checkpoint", checkpoint, "--out", exported, "--layout", "torch"],
                                 environment: ["XDG_CACHE_HOME": cache])
