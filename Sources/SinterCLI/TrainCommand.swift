@@ -35,6 +35,8 @@ struct TrainCommand: ParsableCommand {
             try trainer.restore(try Checkpoint.read(path: resume), path: resume)
             FileHandle.standardError.write("resumed \(model) at step \(trainer.step) from \(resume)\n".data(using: .utf8)!)
         }
+        // Generative models: samples from one fixed batch of codes each epoch.
+        let samples = Samplers.models.contains(model) ? try SampleGrids(model: model, count: 16, seed: 1234) : nil
         let total = steps ?? epochs * recipe.stepsPerEpoch
         let csvPath = "\(out)/loss.csv"
         var log = resume != nil && FileManager.default.fileExists(atPath: csvPath)
@@ -53,6 +55,10 @@ struct TrainCommand: ParsableCommand {
             progress.update(step: trainer.step, epoch: epoch, losses: losses.joined(separator: " "), images: indices.count)
             if trainer.step % recipe.stepsPerEpoch == 0 || trainer.step == progress.total {
                 try drawPicture(recipe, outputs: outputs, input: recipe.train.batch(indices), step: trainer.step)
+                if let samples, let state = trainer.state {
+                    samples.load(from: state)
+                    _ = try samples.write(base: "\(out)/\(model)-samples-step\(trainer.step)")
+                }
                 try trainer.checkpoint().write(to: "\(out)/checkpoint.sinter")
                 try log.write(toFile: csvPath, atomically: true, encoding: .utf8)
             }

@@ -144,6 +144,9 @@ final class CLITests: XCTestCase {
                                   "--out", directory.path], environment: ["XDG_CACHE_HOME": cache])
         XCTAssertEqual(trained.status, 0, trained.err)
         XCTAssert(trained.out.contains("test loss"), trained.out)
+        for picture in ["vae-step2.png", "vae-samples-step2.png", "vae-samples-step2-latent-plane.png", "loss.csv"] {
+            XCTAssert(FileManager.default.fileExists(atPath: directory.appendingPathComponent(picture).path), "training wrote no \(picture)")
+        }
         let checkpoint = directory.appendingPathComponent("checkpoint.sinter").path
         // New samples, and the decoded latent plane (the VAE's latent space is 2-D).
         let samples = directory.appendingPathComponent("samples.png").path
