@@ -43,8 +43,10 @@ let package = Package(
             "Sinter", "SinterModels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Fixtures (Golden/, Data/) are read in place, found from the package root
+        // (Tests/SinterTests/Support/Fixtures.swift), not copied into a bundle.
         .testTarget(name: "SinterTests", dependencies: ["Sinter", "SinterModels"],
-                    resources: [.copy("Golden")]),
+                    exclude: ["Golden", "Data"]),
     ],
     swiftLanguageModes: [.v5]
 )

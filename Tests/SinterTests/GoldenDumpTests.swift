@@ -9,10 +9,7 @@ import XCTest
 ///
 ///     SINTER_UPDATE_DUMPS=1 swift test --filter GoldenDumpTests
 final class GoldenDumpTests: XCTestCase {
-    static var dumpsDirectory: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Graphs/dumps")
-    }
+    static var dumpsDirectory: URL { Fixtures.packageRoot.appendingPathComponent("Graphs/dumps") }
 
     /// The dump of one training-step graph: pass reports, kernels, memory plan, optimized IR.
     static func dump(model: String, phase: String?, graph: Graph, batch: Int) throws -> String {
