@@ -43,8 +43,13 @@ let package = Package(
             "Sinter", "SinterModels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // The short training protocols against TensorFlow's quality numbers: minutes of training,
+        // so a program (`swift run sinter-quality`, run by .ci/run) rather than part of `swift test`.
+        .executableTarget(name: "sinter-quality", dependencies: ["Sinter", "SinterModels"], path: "Tests/QualityProtocols"),
+        // Fixtures (Golden/, Data/) are read in place, found from the package root
+        // (Tests/SinterTests/Support/Fixtures.swift), not copied into a bundle.
         .testTarget(name: "SinterTests", dependencies: ["Sinter", "SinterModels"],
-                    resources: [.copy("Golden")]),
+                    exclude: ["Golden", "Data"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -8,9 +8,6 @@ import XCTest
 final class AutoencoderGoldenTests: XCTestCase {
     func checkAutoencoderCase(_ name: String, widthDivisor: Int, input: String) throws {
         let goldenCase = try GoldenData.case(named: name)
-        guard goldenCase.isAvailable else {
-            throw XCTSkip("\(name) is not shipped in Tests/ (too large) and ../shared/golden is absent")
-        }
         let data = try goldenCase.load()
         var options = StepOptions()
         options.gradientOutputs = true

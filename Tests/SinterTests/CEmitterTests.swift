@@ -1,6 +1,6 @@
 // Tests of the C emitter on its own: build small graphs, emit C, compile it with the system C
 // compiler (-Wall -Wextra -Werror), dlopen it and compare with Swift references and with the
-// TensorFlow golden files in /work/shared/golden (skipped when that folder is absent).
+// TensorFlow golden files in Tests/SinterTests/Golden (read through GoldenData, Support/Golden.swift).
 // Deliberately independent of SinterRuntime: this file does its own `cc` and `dlopen`.
 import Foundation
 import XCTest
@@ -185,38 +185,16 @@ private func samePads(_ n: Int, _ k: Int, _ s: Int) -> (Int, Int) {
 
 // MARK: - Golden files
 
+/// One golden op case (read by the suite's one reader, `GoldenData`), as plain arrays.
 private struct Golden {
-    static let directory = "/work/shared/golden"
     let tensors: [String: (shape: [Int], values: [Double])]
-    let info: [String: [String: Any]]
+    let info: [String: TensorInfo]
     let attrs: [String: Any]
 
-    static func cases(op: String) -> [[String: Any]] {
-        guard let data = FileManager.default.contents(atPath: directory + "/cases.json"),
-              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let cases = json["cases"] as? [[String: Any]] else { return [] }
-        return cases.filter { ($0["op"] as? String) == op }
-    }
-
-    init(_ entry: [String: Any]) throws {
-        let file = entry["file"] as! String
-        let data = try Data(contentsOf: URL(fileURLWithPath: Golden.directory + "/" + file))
-        let headerLength = data.prefix(8).enumerated().reduce(0) { $0 | (Int($1.element) << (8 * $1.offset)) }
-        let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + headerLength))) as! [String: Any]
-        var tensors: [String: (shape: [Int], values: [Double])] = [:]
-        for (name, value) in header where name != "__metadata__" {
-            let d = value as! [String: Any]
-            let shape = d["shape"] as! [Int]
-            let offsets = d["data_offsets"] as! [Int]
-            let bytes = data.subdata(in: (8 + headerLength + offsets[0])..<(8 + headerLength + offsets[1]))
-            let floats = bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-            tensors[name] = (shape, floats.map(Double.init))
-        }
-        self.tensors = tensors
-        var info: [String: [String: Any]] = [:]
-        for t in entry["tensors"] as! [[String: Any]] { info[t["name"] as! String] = t }
-        self.info = info
-        attrs = entry["attrs"] as? [String: Any] ?? [:]
+    init(_ goldenCase: GoldenCase) throws {
+        tensors = try goldenCase.load().mapValues { ($0.shape, $0.doubles) }
+        info = Dictionary(uniqueKeysWithValues: goldenCase.tensors.map { ($0.name, $0) })
+        attrs = goldenCase.attrs
     }
 
     subscript(name: String) -> [Double] { tensors[name]!.values }
@@ -225,17 +203,16 @@ private struct Golden {
     /// README tolerance: 10 * ref64_max_abs_diff + 1e-5 * ref64_max_abs + 1e-7 (plus a float32 ulp of slack).
     func check(_ name: String, _ got: [Double], _ label: String, file: StaticString = #filePath, line: UInt = #line) {
         let expected = self[name]
-        let t = info[name] ?? [:]
-        let tol = 10 * (t["ref64_max_abs_diff"] as? Double ?? 0) + 2e-5 * (t["ref64_max_abs"] as? Double ?? 1) + 1e-6
+        let t = info[name]
+        let tol = 10 * (t?.ref64MaxAbsDiff ?? 0) + 2e-5 * (t?.ref64MaxAbs ?? 1) + 1e-6
         let diff = maxAbsDiff(got, expected)
         XCTAssertLessThanOrEqual(diff, tol, "\(label) \(name): max |diff| \(diff) > tol \(tol)", file: file, line: line)
     }
 }
 
+/// Runs `body` on every golden case of `op`; fails (throws) when there is none.
 private func withGoldenCases(_ op: String, _ body: (Golden, String) throws -> Void) throws {
-    let cases = Golden.cases(op: op)
-    guard !cases.isEmpty else { throw XCTSkip("no golden data in \(Golden.directory)") }
-    for entry in cases { try body(try Golden(entry), entry["name"] as! String) }
+    for goldenCase in try GoldenData.cases(kind: "op", op: op) { try body(try Golden(goldenCase), goldenCase.name) }
 }
 
 // MARK: - Naive references (Double)

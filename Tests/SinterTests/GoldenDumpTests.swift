@@ -9,10 +9,7 @@ import XCTest
 ///
 ///     SINTER_UPDATE_DUMPS=1 swift test --filter GoldenDumpTests
 final class GoldenDumpTests: XCTestCase {
-    static var dumpsDirectory: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Graphs/dumps")
-    }
+    static var dumpsDirectory: URL { Fixtures.packageRoot.appendingPathComponent("Graphs/dumps") }
 
     /// The dump of one training-step graph: pass reports, kernels, memory plan, optimized IR.
     static func dump(model: String, phase: String?, graph: Graph, batch: Int) throws -> String {
@@ -34,12 +31,14 @@ final class GoldenDumpTests: XCTestCase {
         }
         let update = ProcessInfo.processInfo.environment["SINTER_UPDATE_DUMPS"] == "1"
         var mismatches: [String] = []
+        var expectedFiles: Set<String> = []
         for entry in Zoo.entries {
             let phases: [(String?, (Int, Bool) throws -> Graph)] = entry.phases.isEmpty
                 ? [(nil, entry.trace)] : entry.phases.map { ($0.name, $0.trace) }
             for (phase, trace) in phases {
                 let fileName = "\(entry.name)\(phase.map { ".\($0)" } ?? "").train.txt"
                 let url = Self.dumpsDirectory.appendingPathComponent(fileName)
+                expectedFiles.insert(fileName)
                 let fresh = try Self.dump(model: entry.name, phase: phase, graph: try trace(entry.defaultBatch, true),
                                           batch: entry.defaultBatch)
                 if update {
@@ -61,6 +60,11 @@ final class GoldenDumpTests: XCTestCase {
                 }
             }
         }
+        // Not vacuous: there are dumps to compare, and none is left over from a model that is gone.
+        XCTAssertGreaterThan(expectedFiles.count, 0, "no zoo model to dump")
+        let present = Set(try FileManager.default.contentsOfDirectory(atPath: try Fixtures.directory("Graphs/dumps").path)
+            .filter { !$0.hasPrefix(".") })
+        XCTAssertEqual(present.subtracting(expectedFiles), [], "dumps in Graphs/dumps of no zoo model (delete them)")
         XCTAssert(mismatches.isEmpty, "optimized dumps changed; review and regenerate with SINTER_UPDATE_DUMPS=1 swift test --filter GoldenDumpTests\n"
                   + mismatches.joined(separator: "\n"))
     }

@@ -7,7 +7,7 @@ import XCTest
 /// then the same graph in f64 is checked against central finite differences.
 final class GoldenOpTests: XCTestCase {
     static func opCases() throws -> [GoldenCase] {
-        try GoldenData.cases().filter { $0.kind == "op" }
+        try GoldenData.cases(kind: "op")
     }
 
     /// The gradient names a case expects (`grad.x` -> `x`).

@@ -256,9 +256,7 @@ final class IRTextTests: XCTestCase {
 
     /// The example in Docs/ir.md is pasted from a real print; keep it parseable and exact.
     func testDocsExampleRoundTrips() throws {
-        let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Docs/ir.md")
-        guard let markdown = try? String(contentsOf: docs, encoding: .utf8) else { throw XCTSkip("Docs/ir.md not found") }
+        let markdown = try String(contentsOf: try Fixtures.file("Docs/ir.md"), encoding: .utf8)
         guard let start = markdown.range(of: "```sir\n"), let end = markdown.range(of: "```", range: start.upperBound..<markdown.endIndex) else {
             return XCTFail("no ```sir block in Docs/ir.md")
         }

@@ -41,16 +41,13 @@ final class ModelGoldenTests: XCTestCase {
 
     // MARK: - The check
 
-    /// Runs `model` on the case's weights and inputs and compares every expected tensor (skips
+    /// Runs `model` on the case's weights and inputs and compares every expected tensor (fails
     /// when the file is absent). Returns the case's tensors and `evalStep`'s results.
     @discardableResult
     func checkModelCase(_ name: String, model: String, bn: BNMode? = nil, widthDivisor: Int = 1,
                         file: StaticString = #filePath, line: UInt = #line) throws
         -> (data: [String: HostTensor], results: [String: HostTensor]) {
         let goldenCase = try GoldenData.case(named: name)
-        guard goldenCase.isAvailable else {
-            throw XCTSkip("\(name) is not in Tests/SinterTests/Golden and ../shared/golden is absent")
-        }
         let data = try goldenCase.load()
         let results = try evalStep(model: model, weights: data, inputs: data, bn: bn, widthDivisor: widthDivisor)
         var worst: [(ratio: Double, name: String)] = []

@@ -94,17 +94,15 @@ final class SafetensorsTests: XCTestCase {
 
     // MARK: - Golden fixtures
 
-    func testEveryCopiedGoldenFileMatchesCasesJSON() throws {
+    /// Every case of cases.json ships in Tests/SinterTests/Golden, and its file holds exactly the
+    /// tensors cases.json lists, with those shapes, all f32.
+    func testEveryGoldenFileMatchesCasesJSON() throws {
         let cases = try GoldenData.cases()
         XCTAssertEqual(cases.count, 64)
+        XCTAssertEqual(cases.filter { $0.kind == "op" }.count, 55)
         var checked = 0
         for c in cases {
-            let url = GoldenData.directory.appendingPathComponent(c.file)
-            guard FileManager.default.fileExists(atPath: url.path) else {
-                XCTAssertEqual(c.kind, "model", "op case \(c.name) must be copied into Golden/")
-                continue
-            }
-            let (tensors, metadata) = try Safetensors.readWithMetadata(path: url.path)
+            let (tensors, metadata) = try Safetensors.readWithMetadata(path: c.fileURL.path)
             XCTAssertEqual(metadata["case"], c.name)
             XCTAssertEqual(Set(tensors.keys), Set(c.tensors.map(\.name)), c.name)
             for info in c.tensors {
@@ -117,7 +115,11 @@ final class SafetensorsTests: XCTestCase {
             }
             checked += 1
         }
-        XCTAssertGreaterThanOrEqual(checked, 55 + 5, "all 55 op cases plus the 5 copied model cases")
+        XCTAssertEqual(checked, cases.count)
+        // Nothing in the folder that cases.json does not list (besides its index and README).
+        let listed = Set(cases.map(\.file)).union(["cases.json", "README.md"])
+        let present = try FileManager.default.contentsOfDirectory(atPath: GoldenData.directory.path)
+        XCTAssertEqual(Set(present).subtracting(listed), [], "files in Tests/SinterTests/Golden that cases.json does not list")
     }
 
     func testGoldenHelpers() throws {
@@ -142,14 +144,21 @@ final class SafetensorsTests: XCTestCase {
         XCTAssertNotNil(closeMismatch(HostTensor(shape: [1], floats: [1]), y, tolerance: 1, name: "y"))
     }
 
-    func testUncopiedCasesReadFromSharedDirectory() throws {
-        let missing = try GoldenData.cases().filter {
-            !FileManager.default.fileExists(atPath: GoldenData.directory.appendingPathComponent($0.file).path)
+    /// A case whose file is missing fails naming the file (it used to be skipped), and a filter
+    /// that finds no case fails instead of passing over nothing.
+    func testMissingGoldenFileOrEmptySelectionFails() throws {
+        var goldenCase = try GoldenData.case(named: "op-abs-2x3x3x4")
+        goldenCase.file = "op-not-shipped.safetensors"
+        XCTAssertThrowsError(try goldenCase.load()) { error in
+            guard case let SinterError.file(path, message)? = error as? SinterError else { return XCTFail("\(error)") }
+            XCTAssertTrue(path.hasSuffix("Tests/SinterTests/Golden/op-not-shipped.safetensors"), path)
+            XCTAssertTrue(message.contains("op-abs-2x3x3x4") && message.contains("missing"), message)
         }
-        guard GoldenData.sharedGoldenDirectory() != nil else { throw XCTSkip("../shared/golden not present") }
-        for c in missing {
-            let tensors = try c.load()
-            XCTAssertEqual(Set(tensors.keys), Set(c.tensors.map(\.name)), c.name)
+        XCTAssertThrowsError(try GoldenData.cases(kind: "op", op: "no-such-op")) { error in
+            XCTAssertTrue("\(error)".contains("no golden case of kind op and op no-such-op"), "\(error)")
+        }
+        XCTAssertThrowsError(try Fixtures.file("Tests/SinterTests/Data/none.png")) { error in
+            XCTAssertTrue("\(error)".contains("test fixture missing"), "\(error)")
         }
     }
 

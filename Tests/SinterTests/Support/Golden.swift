@@ -3,7 +3,7 @@ import SinterIO
 import SinterIR
 import XCTest
 
-/// One tensor of a golden case, as described in cases.json (see /work/shared/golden/README.md).
+/// One tensor of a golden case, as described in cases.json (see Tests/SinterTests/Golden/README.md).
 struct TensorInfo {
     enum Role: String {
         case input, param, cotangent
@@ -53,50 +53,25 @@ struct GoldenCase {
     func attrBool(_ key: String) -> Bool? { (attrs[key] as? NSNumber)?.boolValue }
     func attrInts(_ key: String) -> [Int]? { (attrs[key] as? [Any])?.compactMap { ($0 as? NSNumber)?.intValue } }
 
-    /// Where the case's file is: the copied fixtures first, then the full shared set (for the
-    /// large model cases that are not copied into the test bundle). Nil if neither has it.
-    var fileURL: URL? {
-        let candidates = [GoldenData.directory] + (GoldenData.sharedGoldenDirectory().map { [$0] } ?? [])
-        return candidates.map { $0.appendingPathComponent(file) }
-            .first { FileManager.default.fileExists(atPath: $0.path) }
-    }
+    /// The case's file in Tests/SinterTests/Golden. Every case of cases.json ships there.
+    var fileURL: URL { GoldenData.directory.appendingPathComponent(file) }
 
-    var isAvailable: Bool { fileURL != nil }
-
-    /// Every tensor of the case, by name.
+    /// Every tensor of the case, by name. Throws (naming the file) when it is missing.
     func load() throws -> [String: HostTensor] {
-        guard let url = fileURL else {
-            throw SinterError.file(path: file, message: "golden file not found in \(GoldenData.directory.path) or the shared golden directory")
+        guard FileManager.default.fileExists(atPath: fileURL.path) else {
+            throw SinterError.file(path: fileURL.path, message: "golden case '\(name)' is listed in cases.json but its file is missing from the repository")
         }
-        return try Safetensors.read(path: url.path)
+        return try Safetensors.read(path: fileURL.path)
     }
 }
 
 enum GoldenData {
-    /// The Golden resource directory copied into the test bundle.
-    static var directory: URL {
-        guard let url = Bundle.module.url(forResource: "Golden", withExtension: nil) else {
-            fatalError("Golden resource directory missing from the test bundle (Package.swift declares resources: [.copy(\"Golden\")])")
-        }
-        return url
-    }
+    /// Tests/SinterTests/Golden: the whole TensorFlow reference set (see its README.md), found
+    /// from the package root (`Fixtures`).
+    static let directory: URL = Fixtures.packageRoot.appendingPathComponent("Tests/SinterTests/Golden")
 
-    /// The full reference set at ../shared/golden next to the package, if present. Derived from
-    /// this file's location (Tests/SinterTests/Support/Golden.swift) so it works from any cwd.
-    static func sharedGoldenDirectory() -> URL? {
-        let packageRoot = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
-            .deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-        let url = packageRoot.appendingPathComponent("../shared/golden").standardizedFileURL
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            return nil
-        }
-        return url
-    }
-
-    /// Every case of cases.json (including those whose file was not copied; see `isAvailable`).
-    /// Parsed once and cached: many tests look cases up.
+    /// Every case of cases.json, in its order. Parsed once and cached: many tests look cases up.
+    /// The one reader of cases.json for all tests.
     static func cases() throws -> [GoldenCase] { try cached.get() }
 
     private static let cached = Result { try parseCases() }
@@ -107,7 +82,19 @@ enum GoldenData {
         guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any],
               let list = root["cases"] as? [[String: Any]]
         else { throw SinterError.file(path: path, message: "expected an object with a \"cases\" list") }
+        guard !list.isEmpty else { throw SinterError.file(path: path, message: "the \"cases\" list is empty") }
         return try list.map { try parseCase($0, path: path) }
+    }
+
+    /// The cases of one kind (`op`, `model`), or of one op (`conv2d`, ...). Throws when none
+    /// matches: a fixture-driven test that finds nothing must fail, not pass vacuously.
+    static func cases(kind: String? = nil, op: String? = nil) throws -> [GoldenCase] {
+        let found = try cases().filter { c in (kind.map { c.kind == $0 } ?? true) && (op.map { c.op == $0 } ?? true) }
+        guard !found.isEmpty else {
+            throw SinterError.file(path: directory.appendingPathComponent("cases.json").path,
+                                   message: "no golden case of kind \(kind ?? "any") and op \(op ?? "any")")
+        }
+        return found
     }
 
     /// The case with this name.
@@ -124,10 +111,10 @@ enum GoldenData {
         else { throw SinterError.file(path: path, message: "case without name/file/kind/tensors: \(dict["name"] ?? "?")") }
         let tensors = try tensorList.map { t -> TensorInfo in
             guard let tname = t["name"] as? String, let roleText = t["role"] as? String,
-                  let role = TensorInfo.Role(rawValue: roleText), let shape = t["shape"] as? [Any]
+                  let role = TensorInfo.Role(rawValue: roleText), let shape = t["shape"] as? [NSNumber]
             else { throw SinterError.file(path: path, message: "case '\(name)': bad tensor entry \(t)") }
             return TensorInfo(
-                name: tname, role: role, shape: shape.map { ($0 as! NSNumber).intValue },
+                name: tname, role: role, shape: shape.map(\.intValue),
                 wrt: t["wrt"] as? String, of: t["of"] as? String,
                 ref64MaxAbsDiff: (t["ref64_max_abs_diff"] as? NSNumber)?.doubleValue,
                 ref64MaxAbs: (t["ref64_max_abs"] as? NSNumber)?.doubleValue,
