@@ -59,7 +59,7 @@ enum PoolKernels {
                         w.block("for (long cc = c_lo; cc < c_hi; cc++)") { w in
                             if isMax { w.line("if (a == a_lo && cc == c_lo) continue;") }
                             w.line("const \(t) *xp = xb + \(cell("a", "cc"));")
-                            w.line(isMax ? "for (long ch = 0; ch < \(c); ch++) yp[ch] = xp[ch] > yp[ch] ? xp[ch] : yp[ch];"
+                            w.line(isMax ? "for (long ch = 0; ch < \(c); ch++) yp[ch] = xp[ch] > yp[ch] || xp[ch] != xp[ch] ? xp[ch] : yp[ch];"
                                          : "for (long ch = 0; ch < \(c); ch++) yp[ch] += xp[ch];")
                         }
                     }
@@ -87,7 +87,8 @@ enum PoolKernels {
                             w.block("for (long a = a_lo; a < a_hi; a++)") { w in
                                 w.block("for (long cc = c_lo; cc < c_hi; cc++)") { w in
                                     w.line("const long o = \(cell("a", "cc")) + ch;")
-                                    w.line("if (xb[o] > top) { top = xb[o]; best = o; }")
+                                    // The gradient goes where the forward value came from: the first NaN, if any.
+                                    w.line("if (xb[o] > top || (xb[o] != xb[o] && top == top)) { top = xb[o]; best = o; }")
                                 }
                             }
                             w.line("dx[best] += g[ch];")
