@@ -52,6 +52,8 @@ public struct CodegenOptions: Sendable, Equatable {
 /// What the fusion pass decided, kept by the layout for `CompileInfo`.
 struct FusionSummary {
     var enabled = false
+    /// Why fusion is off, for `fusionLine`.
+    var offReason = "SINTER_NO_FUSE"
     var decisions: [String] = []
     var refused = 0
 }
@@ -72,6 +74,7 @@ extension Layout {
             }
         }
         fusion.enabled = options.fuse
+        if options.checkNumerics { fusion.offReason = "check-numerics" }
         let facts = FusionFacts(graph, live: live)
         var constants: [Kernel] = []
         for id in graph.nodes.indices where live.contains(id) && graph[id].op == .constant {
@@ -117,6 +120,6 @@ extension Layout {
         let nodes = graph.nodes.filter { !$0.op.isSource }.count
         let materialised = pure.reduce(0) { $0 + $1.stored.filter { !graph[$0].op.isSource }.count } + effects.count
         let kernels = pure.count + effects.count
-        return "fuse\(fusion.enabled ? "" : " (off: SINTER_NO_FUSE)"): \(nodes) -> \(materialised) nodes, \(kernels) kernels, \(fusion.refused) refused"
+        return "fuse\(fusion.enabled ? "" : " (off: \(fusion.offReason))"): \(nodes) -> \(materialised) nodes, \(kernels) kernels, \(fusion.refused) refused"
     }
 }

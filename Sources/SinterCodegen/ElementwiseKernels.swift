@@ -12,6 +12,8 @@ public enum ElementwiseExpr {
         let s = dtype.helperSuffix
         func lit(_ v: Double) -> String { cLiteral(v, dtype) }
         func m(_ name: String) -> String { dtype.math(name) }
+        /// ` || a != a` (a is NaN) for float types; integers have no NaN.
+        func orNaN(_ a: String) -> String { dtype.isFloat ? " || \(a) != \(a)" : "" }
         func need(_ n: Int) throws {
             guard x.count == n else {
                 throw SinterError.verify(message: "\(op.rawValue) takes \(n) operand(s), got \(x.count)")
@@ -79,8 +81,8 @@ public enum ElementwiseExpr {
             case .div: return "(\(a) / \(b))"
             // tf.maximum/minimum propagate a NaN from either side (Eigen PropagateNaN): a NaN
             // `b` loses every comparison and is selected; a NaN `a` is caught by `a != a`.
-            case .maximum: return "(\(a) > \(b) || \(a) != \(a) ? \(a) : \(b))"
-            case .minimum: return "(\(a) < \(b) || \(a) != \(a) ? \(a) : \(b))"
+            case .maximum: return "(\(a) > \(b)\(orNaN(a)) ? \(a) : \(b))"
+            case .minimum: return "(\(a) < \(b)\(orNaN(a)) ? \(a) : \(b))"
             case .pow: return dtype == .i32 ? "sinter_pow_i32(\(a), \(b))" : "\(m("pow"))(\(a), \(b))"
             default: break
             }

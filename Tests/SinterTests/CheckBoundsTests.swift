@@ -65,6 +65,60 @@ final class CheckBoundsTests: XCTestCase {
         XCTAssertEqual(try bad.run(feeds)["y"]?.floats, [0, 4, 6])
     }
 
+    /// Under AddressSanitizer the zones are poisoned while the kernel runs, so ASan itself stops
+    /// at the stray write and names the kernel function. The unit is built into a small program
+    /// with a `main` here (the test process itself does not run under ASan); skipped when the C
+    /// compiler cannot link `-fsanitize=address`.
+    func testUnderAddressSanitizerTheStrayWriteIsReportedAtTheFaultingKernel() throws {
+        let (program, mul) = try program(checkBounds: true)
+        let bad = try injecting("y[3] = 1.0f;", into: mul, program)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sinter-asan-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for (name, text) in bad.headers { try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+        try bad.source.write(to: directory.appendingPathComponent("kernel.c"), atomically: true, encoding: .utf8)
+        let main = """
+            #include <stdint.h>
+            #include <stdlib.h>
+            void sinter_entry(uint8_t *arena, uint8_t *params, void *const *io);
+            int main(void) {
+                uint8_t *arena = aligned_alloc(64, \(max(64, (bad.arenaBytes + 63) / 64 * 64))), *params = aligned_alloc(64, 64);
+                float x[3] = {-1, 2, 3}, y[3];
+                void *io[2] = {x, y};
+                sinter_entry(arena, params, io);
+                return (int)((int64_t *)(arena + \(try XCTUnwrap(bad.checks).recordOffset)))[0];
+            }
+            """
+        try main.write(to: directory.appendingPathComponent("main.c"), atomically: true, encoding: .utf8)
+        func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+            process.currentDirectoryURL = directory
+            var environment = ProcessInfo.processInfo.environment
+            environment["ASAN_OPTIONS"] = "detect_leaks=0"
+            process.environment = environment
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+        let compiler = try CCompiler(environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SINTER_") })
+        let built = try run(compiler.path, ["-std=c11", "-O1", "-g", "-fsanitize=address", "-I.", "kernel.c", "main.c", "-o", "check"])
+        guard built.status == 0 else { throw XCTSkip("\(compiler.path) cannot build with -fsanitize=address: \(built.output.prefix(300))") }
+        let result = try run(directory.appendingPathComponent("check").path, [])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssert(result.output.contains("AddressSanitizer: use-after-poison"), result.output)
+        XCTAssert(result.output.contains("in \(mul) "), result.output)
+        // Without ASan the same unit reports the overrun through the record (kind 2 = guard).
+        let plain = try run(compiler.path, ["-std=c11", "-O1", "-I.", "kernel.c", "main.c", "-o", "plain"])
+        XCTAssertEqual(plain.status, 0, plain.output)
+        XCTAssertEqual(try run(directory.appendingPathComponent("plain").path, []).status, 2)
+    }
+
     /// Guard zones are owned: no buffer live at the same step as another has data inside the
     /// other's zones (seeded random lifetimes and sizes, planned and naive).
     func testGuardedPlansKeepZonesClearOfEveryLiveBuffer() throws {
