@@ -90,6 +90,23 @@ final class NaNPropagationTests: XCTestCase {
         assertSame(try run([1, 4, 4, 1], image) { maxPool($1, 2) }, [nan, inf, -inf, 4], "max_pool")
     }
 
+    /// Sinter's rule (not checked against TF's CPU MaxPoolGrad): dy goes to the element the
+    /// forward value came from, so to the first NaN of a window that has one.
+    func testMaxPoolGradientGoesToTheNaNTheForwardPicked() throws {
+        let builder = GraphBuilder(name: "poolgrad", dtype: .f32, training: false)
+        let x = builder.input("x", [1, 2, 2, 1])
+        let y = maxPool(x, 2)
+        try builder.graph.addOutput("y", y.id)
+        let dy = builder.input("dy", [1, 1, 1, 1])
+        let grads = try vjp(in: builder.graph, outputs: [(y.id, dy.id)], wrt: [x.id])
+        try builder.graph.addOutput("dx", grads[0])
+        let executable = try compileGraph(try builder.finish())
+        let results = try executable.run(["x": HostTensor(shape: [1, 2, 2, 1], floats: [5, 1, nan, 2]),
+                                          "dy": HostTensor(shape: [1, 1, 1, 1], floats: [1])])
+        XCTAssert(results["y"]!.floats[0].isNaN)
+        XCTAssertEqual(results["dx"]!.floats, [0, 0, 1, 0])
+    }
+
     func testReluGradientAtNaNIsZeroAsTFReluGrad() throws {
         let builder = GraphBuilder(name: "relugrad", dtype: .f32, training: false)
         let x = builder.input("x", [4])
