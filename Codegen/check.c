@@ -3,3 +3,4 @@
 #include "sinter_prelude.h"
 #include "sinter_gemm.h"
 #include "sinter_rng.h"
+#include "sinter_check.h"

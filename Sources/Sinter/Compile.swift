@@ -17,7 +17,8 @@ public struct CompileOptions {
 
     public init() {}
 
-    /// Options from the environment: `SINTER_DISABLE` (comma-separated pass names), `SINTER_DUMP`.
+    /// Options from the environment: `SINTER_DISABLE` (comma-separated pass names), `SINTER_DUMP`,
+    /// `SINTER_CHECK_NUMERICS=1` and `SINTER_CHECK_BOUNDS=1` (checking builds).
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> CompileOptions {
         var options = CompileOptions()
         if let list = environment["SINTER_DISABLE"] {
@@ -25,6 +26,10 @@ public struct CompileOptions {
         }
         if let directory = environment["SINTER_DUMP"], !directory.isEmpty { options.dumpDirectory = directory }
         options.codegen = CodegenOptions.fromEnvironment(environment)
+        // The checking builds (CheckBuild.swift): also `--check-numerics` / `--check-bounds`.
+        func set(_ name: String) -> Bool { environment[name].map { !["", "0", "false", "no"].contains($0.lowercased()) } ?? false }
+        options.codegen.checkNumerics = set("SINTER_CHECK_NUMERICS")
+        options.codegen.checkBounds = set("SINTER_CHECK_BOUNDS")
         return options
     }
 }

@@ -27,16 +27,20 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "BatchNorm mode, train or infer (default: what the notebook does).") var bn: String?
     @Option(name: .customLong("width-divisor"), help: "Divide every channel width by K (the golden -wK cases).")
     var widthDivisor: Int = 1
+    @OptionGroup var checks: CheckOptions
 
     func run() throws {
         do {
+            checks.apply()
             let mode = try bn.map { text -> BNMode in
                 guard let mode = BNMode(rawValue: text) else {
                     throw SinterError.runtime(message: "--bn must be train or infer, got '\(text)'")
                 }
                 return mode
             }
-            let results = try evalStep(model: model, weights: try Safetensors.read(path: weights),
+            let weightTensors = try Safetensors.read(path: weights)
+            warnNonFinite(weightTensors, source: weights)
+            let results = try evalStep(model: model, weights: weightTensors,
                                        inputs: try Safetensors.read(path: inputs), phase: phase, bn: mode,
                                        widthDivisor: widthDivisor)
             try Safetensors.write(results, to: out)

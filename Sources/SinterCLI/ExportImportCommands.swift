@@ -29,6 +29,7 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         do {
             let saved = try Checkpoint.read(path: checkpoint)
+            warnNonFinite(saved.tensors, source: checkpoint)
             guard saved.model == model else {
                 throw SinterError.file(path: checkpoint, message: "checkpoint is for model '\(saved.model)', not '\(model)'")
             }
@@ -65,6 +66,7 @@ struct ImportCommand: ParsableCommand {
     func run() throws {
         do {
             let given = try Safetensors.read(path: weights)
+            warnNonFinite(given, source: weights)
             var persistent: [String: HostTensor] = [:]
             for graph in try modelGraphs(model) {
                 let executable = try compileGraph(graph)

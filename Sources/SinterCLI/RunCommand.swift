@@ -14,15 +14,18 @@ struct RunCommand: ParsableCommand {
     @Option(help: "safetensors file to write the outputs to.") var out: String
     @Option(help: "safetensors file with a cotangent `d<output>` per output: also write `grad.<name>` for each input and param.")
     var cotangents: String?
+    @OptionGroup var checks: CheckOptions
 
     func run() throws {
         do {
+            checks.apply()
             let text: String
             do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
                 throw SinterError.file(path: file, message: "cannot read: \(error.localizedDescription)")
             }
             var graph = try parseIR(text, file: file)
             var feeds = try Safetensors.read(path: inputs)
+            warnNonFinite(feeds, source: inputs)
             if let cotangents {
                 let (withGradients, cotangentFeeds) = try addVJP(to: graph, cotangentFile: cotangents)
                 graph = withGradients

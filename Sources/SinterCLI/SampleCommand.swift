@@ -16,10 +16,13 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Number of samples.") var count: Int = 64
     @Option(help: "Seed of the latent codes.") var seed: UInt64 = 0
     @Option(help: "PNG file to write.") var out: String?
+    @OptionGroup var checks: CheckOptions
 
     func run() throws {
         do {
+            checks.apply()
             let saved = try Checkpoint.read(path: checkpoint)
+            warnNonFinite(saved.tensors, source: checkpoint)
             guard saved.model == model else {
                 throw SinterError.file(path: checkpoint, message: "checkpoint is for model '\(saved.model)', not '\(model)'")
             }

@@ -24,6 +24,7 @@ public enum CEmitter {
     }
 
     public static func emit(_ graph: Graph, options: CodegenOptions = .fromEnvironment()) throws -> CProgram {
+        let options = options.forLayout
         let layout = try Layout(graph, options: options)
         let facts = FusionFacts(graph, live: graph.liveNodes())
         var source = CWriter()
@@ -35,6 +36,7 @@ public enum CEmitter {
         source.line("#define _POSIX_C_SOURCE 199309L /* clock_gettime under -std=c11 */")
         source.line("#endif")
         for header in includes { source.line("#include \"\(header)\"") }
+        if options.isChecking { source.line("#include \"sinter_check.h\" /* checking build: CheckBuild.swift */") }
         source.line("")
         var emitted: [Emitted] = []
         for kernel in layout.pure + layout.effects {
@@ -57,7 +59,8 @@ public enum CEmitter {
         emitProfiling(emitted.map(\.kernel.name), &source)
         source.line("SINTER_EXPORT int sinter_abi_version(void) { return \(abiVersion); }")
         source.line("")
-        emitEntry(layout, emitted, &source)
+        var checks = options.isChecking ? CheckEmitter(layout, options) : nil
+        emitEntry(layout, emitted, &checks, &source)
 
         let persistent = graph.persistent.map { id -> CProgram.Slot in
             let node = graph[id]
@@ -68,8 +71,9 @@ public enum CEmitter {
         }
         let inputs = graph.inputs.map { CProgram.Slot(name: graph[$0].sourceName ?? "%\($0)", type: graph[$0].type) }
         let outputs = graph.outputs.map { CProgram.Slot(name: $0.name, type: graph[$0.node].type) }
-        var program = CProgram(source: source.text, headers: EmbeddedCodegen.files, arenaBytes: layout.arena.bytes,
+        var program = CProgram(source: source.text, headers: EmbeddedCodegen.files, arenaBytes: checks?.arenaBytes ?? layout.arena.bytes,
                                paramBlockBytes: layout.paramBytes, persistent: persistent, inputs: inputs, outputs: outputs)
+        program.checks = checks?.table
         program.info.memory = layout.memory
         program.info.fusionLine = layout.fusionLine
         program.info.fusionDecisions = layout.fusion.decisions
@@ -86,7 +90,7 @@ public enum CEmitter {
 
     /// Kernels in execution order (pure kernels as scheduled, then effects in graph order).
     public static func kernels(_ graph: Graph, options: CodegenOptions = .fromEnvironment()) throws -> [Kernel] {
-        let layout = try Layout(graph, options: options)
+        let layout = try Layout(graph, options: options.forLayout)
         return layout.pure + layout.effects
     }
 
@@ -131,7 +135,7 @@ public enum CEmitter {
     }
 
     /// `sinter_entry`: pointer per buffer, pure kernels, output copies, snapshots, effects.
-    private static func emitEntry(_ layout: Layout, _ emitted: [Emitted], _ w: inout CWriter) {
+    private static func emitEntry(_ layout: Layout, _ emitted: [Emitted], _ checks: inout CheckEmitter?, _ w: inout CWriter) {
         let graph = layout.graph
         w.block("SINTER_EXPORT void sinter_entry(uint8_t *arena, uint8_t *params, void *const *io)") { w in
             w.line("(void)arena; (void)params; (void)io;")
@@ -148,11 +152,14 @@ public enum CEmitter {
                 w.line("\(t) *s\(root) = (\(t) *)(arena + \(layout.arena.offsets[.snapshot(root)] ?? 0)); /* snapshot of %\(root) */")
             }
             w.line("SINTER_PROFILE_START();")
+            if let checks { w.lines(checks.prologue()) }
             w.line("")
             w.line("/* pure kernels, in dependency order */")
             let pure = emitted.filter { !$0.kernel.isEffect }
             for (k, e) in pure.enumerated() {
+                if let checks { w.lines(checks.before(e.kernel, scratchOwner: e.scratchOwner)) }
                 w.line(call(e, layout, snapshot: false))
+                if checks != nil { w.lines(checks!.after(e.kernel, scratchOwner: e.scratchOwner)) }
                 w.line("SINTER_PROFILE_LAP(\(k));")
             }
             if !graph.outputs.isEmpty {
@@ -171,6 +178,7 @@ public enum CEmitter {
                 w.line("SINTER_PROFILE_MARK();")
                 for (k, e) in emitted.enumerated() where e.kernel.isEffect {
                     w.line(call(e, layout, snapshot: true))
+                    if checks != nil { w.lines(checks!.after(e.kernel, scratchOwner: e.scratchOwner)) }
                     w.line("SINTER_PROFILE_LAP(\(k));")
                 }
             }

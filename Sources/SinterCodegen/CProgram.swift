@@ -43,6 +43,8 @@ public struct CProgram: Sendable {
     public var persistent: [Slot]
     public var inputs: [Slot]
     public var outputs: [Slot]
+    /// A checking build's site table (CheckBuild.swift); nil for a normal build.
+    public var checks: CheckTable?
     /// What fusion and memory planning decided (dumps only; not part of the ABI).
     public var info = CompileInfo()
 

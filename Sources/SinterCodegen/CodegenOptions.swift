@@ -16,13 +16,29 @@ public struct CodegenOptions: Sendable, Equatable {
     /// Reorder the pure kernels for a lower peak of live bytes (with `plan`; off:
     /// `SINTER_NO_SCHEDULE=1`).
     public var schedule: Bool
+    /// The checking build of `--check-numerics` (CheckBuild.swift): every kernel's output is
+    /// scanned for NaN/Inf and the first one stops the run with an error naming the op and its
+    /// source line. Fusion is off in this build, so every op writes its own buffer.
+    public var checkNumerics: Bool
+    /// The checking build of `--check-bounds`: guard zones of `guardBytes` around every arena
+    /// buffer, filled before and verified after each kernel that writes the buffer.
+    public var checkBounds: Bool
 
-    public init(fuse: Bool = true, profile: Bool = false, plan: Bool = true, schedule: Bool = true) {
+    /// Bytes of each guard zone in a `checkBounds` build (a multiple of the arena alignment).
+    public static let guardBytes = 64
+
+    public init(fuse: Bool = true, profile: Bool = false, plan: Bool = true, schedule: Bool = true,
+                checkNumerics: Bool = false, checkBounds: Bool = false) {
         self.fuse = fuse
         self.profile = profile
         self.plan = plan
         self.schedule = schedule
+        self.checkNumerics = checkNumerics
+        self.checkBounds = checkBounds
     }
+
+    /// True for either checking build (the program then carries a `CheckTable`).
+    public var isChecking: Bool { checkNumerics || checkBounds }
 
     /// `SINTER_NO_FUSE=1` (any value but empty, 0, false, no) switches fusion off;
     /// `SINTER_NO_PLAN=1` memory planning, `SINTER_NO_SCHEDULE=1` the scheduling pass.
@@ -36,6 +52,8 @@ public struct CodegenOptions: Sendable, Equatable {
 /// What the fusion pass decided, kept by the layout for `CompileInfo`.
 struct FusionSummary {
     var enabled = false
+    /// Why fusion is off, for `fusionLine`.
+    var offReason = "SINTER_NO_FUSE"
     var decisions: [String] = []
     var refused = 0
 }
@@ -56,6 +74,7 @@ extension Layout {
             }
         }
         fusion.enabled = options.fuse
+        if options.checkNumerics { fusion.offReason = "check-numerics" }
         let facts = FusionFacts(graph, live: live)
         var constants: [Kernel] = []
         for id in graph.nodes.indices where live.contains(id) && graph[id].op == .constant {
@@ -101,6 +120,6 @@ extension Layout {
         let nodes = graph.nodes.filter { !$0.op.isSource }.count
         let materialised = pure.reduce(0) { $0 + $1.stored.filter { !graph[$0].op.isSource }.count } + effects.count
         let kernels = pure.count + effects.count
-        return "fuse\(fusion.enabled ? "" : " (off: SINTER_NO_FUSE)"): \(nodes) -> \(materialised) nodes, \(kernels) kernels, \(fusion.refused) refused"
+        return "fuse\(fusion.enabled ? "" : " (off: \(fusion.offReason))"): \(nodes) -> \(materialised) nodes, \(kernels) kernels, \(fusion.refused) refused"
     }
 }

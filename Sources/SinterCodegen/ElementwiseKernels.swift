@@ -12,6 +12,8 @@ public enum ElementwiseExpr {
         let s = dtype.helperSuffix
         func lit(_ v: Double) -> String { cLiteral(v, dtype) }
         func m(_ name: String) -> String { dtype.math(name) }
+        /// ` || a != a` (a is NaN) for float types; integers have no NaN.
+        func orNaN(_ a: String) -> String { dtype.isFloat ? " || \(a) != \(a)" : "" }
         func need(_ n: Int) throws {
             guard x.count == n else {
                 throw SinterError.verify(message: "\(op.rawValue) takes \(n) operand(s), got \(x.count)")
@@ -37,9 +39,12 @@ public enum ElementwiseExpr {
             case .square: return "(\(a) * \(a))"
             case .abs: return "\(m("fabs"))(\(a))"
             case .sign: return "sinter_sign_\(s)(\(a))"
-            case .relu: return "(\(a) > \(lit(0)) ? \(a) : \(lit(0)))"
+            // NaN propagates as in TF (relu(NaN) = NaN): each comparison is written so that NaN,
+            // for which every comparison is false, falls through to `a`. One compare per bound,
+            // so the loops still vectorise; -0 still gives +0.
+            case .relu: return "(\(a) <= \(lit(0)) ? \(lit(0)) : \(a))"
             case .relu6:
-                return "(\(a) > \(lit(0)) ? (\(a) < \(lit(6)) ? \(a) : \(lit(6))) : \(lit(0)))"
+                return "(\(a) <= \(lit(0)) ? \(lit(0)) : (\(a) >= \(lit(6)) ? \(lit(6)) : \(a)))"
             case .sigmoid: return "sinter_sigmoid_\(s)(\(a))"
             case .tanh: return "\(m("tanh"))(\(a))"
             case .softplus: return "sinter_softplus_\(s)(\(a))"
@@ -48,9 +53,11 @@ public enum ElementwiseExpr {
                 let alpha = attrs.float("alpha", default: 0.2)
                 return "(\(a) > \(lit(0)) ? \(a) : \(lit(alpha)) * \(a))"
             case .clip:
-                // tf.clip_by_value: maximum(minimum(x, high), low).
+                // tf.clip_by_value: maximum(minimum(x, high), low), and NaN stays NaN (both
+                // comparisons false for NaN select `a`).
                 let low = lit(try attrs.float("low")), high = lit(try attrs.float("high"))
-                return "((\(a) < \(high) ? \(a) : \(high)) > \(low) ? (\(a) < \(high) ? \(a) : \(high)) : \(low))"
+                let upper = "(\(a) > \(high) ? \(high) : \(a))"
+                return "(\(upper) < \(low) ? \(low) : \(upper))"
             default: break
             }
         case _ where op.isBinaryElementwise:
@@ -72,8 +79,10 @@ public enum ElementwiseExpr {
             case .sub: return "(\(a) - \(b))"
             case .mul: return "(\(a) * \(b))"
             case .div: return "(\(a) / \(b))"
-            case .maximum: return "(\(a) > \(b) ? \(a) : \(b))"
-            case .minimum: return "(\(a) < \(b) ? \(a) : \(b))"
+            // tf.maximum/minimum propagate a NaN from either side (Eigen PropagateNaN): a NaN
+            // `b` loses every comparison and is selected; a NaN `a` is caught by `a != a`.
+            case .maximum: return "(\(a) > \(b)\(orNaN(a)) ? \(a) : \(b))"
+            case .minimum: return "(\(a) < \(b)\(orNaN(a)) ? \(a) : \(b))"
             case .pow: return dtype == .i32 ? "sinter_pow_i32(\(a), \(b))" : "\(m("pow"))(\(a), \(b))"
             default: break
             }

@@ -81,7 +81,8 @@ struct Layout {
         var scheduleLine = options.plan ? "schedule: off (SINTER_NO_SCHEDULE)" : "schedule: off (SINTER_NO_PLAN)"
         if options.plan && options.schedule { scheduleLine = schedulePure(inPlace: true) }
         requests = bufferRequests(pure, inPlace: options.plan)
-        arena = options.plan ? MemoryPlanner.plan(requests) : MemoryPlanner.naive(requests)
+        let plan: ([BufferRequest]) -> ArenaPlan = options.plan ? MemoryPlanner.plan : MemoryPlanner.naive
+        arena = options.checkBounds ? MemoryPlanner.guarded(requests, guardBytes: CodegenOptions.guardBytes, plan: plan) : plan(requests)
         try MemoryPlanner.verify(requests, arena)
         inPlace = Set(arena.inPlace.keys.compactMap { key -> Int? in
             if case let .node(id) = key { return id }

@@ -36,6 +36,8 @@ enum PoolKernels {
         switch op {
         case .maxPool, .avgPool:
             let isMax = op == .maxPool
+            // A NaN in the window wins (TF max_pool of NaN is NaN); integers have none.
+            let orNaN = ctx.dtype.isFloat ? " || xp[ch] != xp[ch]" : ""
             let lowest = ctx.dtype == .i32 ? "INT32_MIN" : (ctx.dtype == .f32 ? "(-INFINITY)" : "(-(double)INFINITY)")
             let parallel = n * oh * ow * c * kh * kw >= parallelWorkThreshold
             w.loop("r", n * oh, parallel: parallel) { w in
@@ -59,7 +61,7 @@ enum PoolKernels {
                         w.block("for (long cc = c_lo; cc < c_hi; cc++)") { w in
                             if isMax { w.line("if (a == a_lo && cc == c_lo) continue;") }
                             w.line("const \(t) *xp = xb + \(cell("a", "cc"));")
-                            w.line(isMax ? "for (long ch = 0; ch < \(c); ch++) yp[ch] = xp[ch] > yp[ch] ? xp[ch] : yp[ch];"
+                            w.line(isMax ? "for (long ch = 0; ch < \(c); ch++) yp[ch] = xp[ch] > yp[ch]\(orNaN) ? xp[ch] : yp[ch];"
                                          : "for (long ch = 0; ch < \(c); ch++) yp[ch] += xp[ch];")
                         }
                     }
@@ -87,7 +89,9 @@ enum PoolKernels {
                             w.block("for (long a = a_lo; a < a_hi; a++)") { w in
                                 w.block("for (long cc = c_lo; cc < c_hi; cc++)") { w in
                                     w.line("const long o = \(cell("a", "cc")) + ch;")
-                                    w.line("if (xb[o] > top) { top = xb[o]; best = o; }")
+                                    // The gradient goes where the forward value came from: the first NaN, if any.
+                                    w.line(ctx.dtype.isFloat ? "if (xb[o] > top || (xb[o] != xb[o] && top == top)) { top = xb[o]; best = o; }"
+                                                             : "if (xb[o] > top) { top = xb[o]; best = o; }")
                                 }
                             }
                             w.line("dx[best] += g[ch];")

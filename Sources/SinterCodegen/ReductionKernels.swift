@@ -28,6 +28,8 @@ enum ReductionKernels {
         let reducedCount = axes.reduce(1) { $0 * input.shape[$1] }
         let outCount = ctx.type.count
         let isMax = op == .reduceMax
+        // reduce_max propagates NaN (TF's MaxReducer<PropagateNaN>): a NaN element always wins.
+        func orNaN(_ v: String) -> String { ctx.dtype.isFloat ? " || \(v) != \(v)" : "" }
         let zero = cLiteral(0, ctx.dtype)
         let lowest = ctx.dtype == .i32 ? "INT32_MIN" : (ctx.dtype == .f32 ? "(-INFINITY)" : "(-(double)INFINITY)")
         func finish(_ acc: String) -> String {
@@ -78,7 +80,7 @@ enum ReductionKernels {
                     if isMax {
                         try w.block("for (long l = 0; l < \(inner.size); l++)") { w in
                             w.line("const \(t) v = \(try load(&w, "\(start) + l"));")
-                            w.line("if (v > acc) acc = v;")
+                            w.line("if (v > acc\(orNaN("v"))) acc = v;")
                         }
                     } else if fusedInput {
                         // A whole-tensor reduction is split over threads by 4096-blocks: the
@@ -137,13 +139,13 @@ enum ReductionKernels {
                 if fusedInput {
                     try w.block("for (long c = 0; c < cn; c++)") { w in
                         let value = try load(&w, "\(start) + c")
-                        w.line(isMax ? "if (\(value) > acc[c]) acc[c] = \(value);" : "part[c] += \(value);")
+                        w.line(isMax ? "if (\(value) > acc[c]\(orNaN(value))) acc[c] = \(value);" : "part[c] += \(value);")
                     }
                 } else {
                     w.line("const \(t) *row = \(x) + \(start);")
                 }
                 if isMax {
-                    if !fusedInput { w.line("for (long c = 0; c < cn; c++) if (row[c] > acc[c]) acc[c] = row[c];") }
+                    if !fusedInput { w.line("for (long c = 0; c < cn; c++) if (row[c] > acc[c]\(orNaN("row[c]"))) acc[c] = row[c];") }
                 } else {
                     if !fusedInput { w.line("for (long c = 0; c < cn; c++) part[c] += row[c];") }
                     w.block("if (++rows == 256)") { w in

@@ -54,6 +54,9 @@ public final class Executable {
         guard program.arenaBytes >= 0, program.paramBlockBytes >= 0 else {
             throw fail("negative arena (\(program.arenaBytes)) or parameter block (\(program.paramBlockBytes)) size")
         }
+        if let checks = program.checks, !checks.fits(arenaBytes: program.arenaBytes) {
+            throw fail("the check record at arena offset \(checks.recordOffset) does not fit the \(program.arenaBytes)-byte arena")
+        }
         for (role, slots) in [("persistent", program.persistent), ("input", program.inputs), ("output", program.outputs)] {
             var seen = Set<String>()
             for slot in slots {
@@ -91,7 +94,7 @@ public final class Executable {
             }
             copyIn(tensor, as: slot.type.dtype, to: inputBuffers[index])
         }
-        call()
+        try call()
         var results: [String: HostTensor] = [:]
         results.reserveCapacity(program.outputs.count)
         for (index, slot) in program.outputs.enumerated() {
@@ -110,13 +113,15 @@ public final class Executable {
         }
         for (index, pointer) in inputPointers.enumerated() { io[index] = UnsafeMutableRawPointer(mutating: pointer) }
         for (index, pointer) in outputPointers.enumerated() { io[program.inputs.count + index] = pointer }
-        call()
         // Point io back at the staging buffers so the dictionary form never sees stale pointers.
-        for (index, buffer) in (inputBuffers + outputBuffers).enumerated() { io[index] = buffer }
+        defer { for (index, buffer) in (inputBuffers + outputBuffers).enumerated() { io[index] = buffer } }
+        try call()
     }
 
-    private func call() {
+    /// Runs the entry; a checking build's failed check (CheckBuild.swift) is thrown.
+    private func call() throws {
         library.entry(arena.assumingMemoryBound(to: UInt8.self), params.assumingMemoryBound(to: UInt8.self), UnsafePointer(io))
+        if let checks = program.checks, let error = checks.verdict(arena: arena) { throw error }
     }
 
     // MARK: - Persistent state
