@@ -17,10 +17,10 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let text: String
-            do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
-                throw SinterError.file(path: file, message: "cannot read: \(error.localizedDescription)")
-            }
+            let text = try PathChecks.readText(file, option: "FILE", expected: "an IR text file")
+            try PathChecks.inputFile(inputs, option: "--inputs", expected: "a safetensors file")
+            if let cotangents { try PathChecks.inputFile(cotangents, option: "--cotangents", expected: "a safetensors file") }
+            try PathChecks.outputFile(out, option: "--out")
             var graph = try parseIR(text, file: file)
             var feeds = try Safetensors.read(path: inputs)
             if let cotangents {

@@ -52,7 +52,9 @@ final class SampleGrids {
         let shape = images.shape
         let (height, width, channels) = shape.count == 4 ? (shape[1], shape[2], shape[3])
             : shape.count == 3 ? (shape[1], shape[2], 1) : (28, 28, 1)
-        try ImageGrid.write(path: path, images: images.floats, count: batch, height: height, width: width, channels: channels,
+        // NaN has no grey level (and would trap converting to a byte): draw it as the darkest.
+        let pixels = images.floats.map { $0.isNaN ? grid.sampler.range.lowerBound : $0 }
+        try ImageGrid.write(path: path, images: pixels, count: batch, height: height, width: width, channels: channels,
                             columns: grid.columns, range: grid.sampler.range)
         return path
     }
