@@ -41,6 +41,7 @@ struct DumpCommand: ParsableCommand {
 
     func run() throws {
         do {
+            if memory { try PathChecks.outputFile(svg ?? "\(model)-memory.svg", option: "--svg") }
             let entry = try Zoo.entry(named: model)
             var trace = entry.trace
             if let phase {
@@ -73,7 +74,6 @@ struct DumpCommand: ParsableCommand {
             if memory {
                 print(memoryTable(compilation.program.info.memory, top: 12), terminator: "")
                 let path = svg ?? "\(model)-memory.svg"
-                try PathChecks.outputFile(path, option: "--svg")
                 try memorySVG(compilation.program.info.memory).write(toFile: path, atomically: true, encoding: .utf8)
                 FileHandle.standardError.write("wrote \(path)\n".data(using: .utf8)!)
             }

@@ -71,6 +71,7 @@ enum PathChecks {
         case .regularFile: break
         case .missing: throw error(option, path, "no such file; expected \(expected)")
         case .directory: throw error(option, path, "is a directory; expected \(expected)")
+        case .underFile, .unreachable: throw error(option, path, "is \(kind(path).text); expected \(expected)")
         case let other: throw error(option, path, "is \(other.text), not a regular file; expected \(expected)")
         }
         guard access(path, R_OK) == 0 else {
@@ -84,6 +85,7 @@ enum PathChecks {
         switch kind(path) {
         case .directory: break
         case .missing: throw error(option, path, "no such directory; expected \(expected)")
+        case .underFile, .unreachable: throw error(option, path, "is \(kind(path).text); expected \(expected)")
         case let other: throw error(option, path, "is \(other.text), not a directory; expected \(expected)")
         }
     }
@@ -96,6 +98,7 @@ enum PathChecks {
         switch kind(path) {
         case .missing, .regularFile: break
         case .directory: throw error(option, path, "is a directory; expected a file to write")
+        case .underFile, .unreachable: throw error(option, path, "is \(kind(path).text); expected a file to write")
         case let other: throw error(option, path, "is \(other.text); expected a regular file to write (Sinter replaces it atomically)")
         }
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path

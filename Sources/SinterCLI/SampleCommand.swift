@@ -27,10 +27,10 @@ struct SampleCommand: ParsableCommand {
     func run() throws {
         do {
             try PathChecks.inputFile(checkpoint, option: "--checkpoint", expected: "a checkpoint written by `sinter train` or `sinter import`")
-            let saved = try Checkpoint.read(path: checkpoint)
-            try saved.checkModel(model, path: checkpoint)
             let base = (out ?? "\(model)-samples.png").replacingOccurrences(of: ".png", with: "")
             try PathChecks.outputFile("\(base).png", option: "--out")
+            let saved = try Checkpoint.read(path: checkpoint)
+            try saved.checkModel(model, path: checkpoint)
             let grids = try SampleGrids(model: model, count: count, seed: seed)
             try grids.load(saved.tensors)
             for path in try grids.write(base: base) { print("wrote \(path)") }

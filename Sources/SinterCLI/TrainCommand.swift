@@ -42,6 +42,11 @@ struct TrainCommand: ParsableCommand {
         let checkpointPath = "\(out)/checkpoint.sinter", csvPath = "\(out)/loss.csv"
         try PathChecks.outputFile(checkpointPath, option: "--out")
         let recipe = try Recipes.make(model, data: data, batch: batch, lr: lr, seed: seed, trainLimit: trainLimit, testLimit: testLimit)
+        let (byEpochs, overflow) = epochs.multipliedReportingOverflow(by: recipe.stepsPerEpoch)
+        let total = steps ?? byEpochs
+        guard steps != nil || (!overflow && byEpochs <= OptionChecks.maxSteps) else {
+            throw SinterError.runtime(message: "--epochs \(epochs) is \(overflow ? "too many" : String(byEpochs)) steps of \(recipe.stepsPerEpoch) per epoch; at most \(OptionChecks.maxSteps) steps")
+        }
         let trainer = try Trainer(model: model, phases: recipe.phases, datasetCount: recipe.train.count,
                                   batchSize: recipe.batch, seed: seed)
         if let resume {
@@ -50,11 +55,6 @@ struct TrainCommand: ParsableCommand {
         }
         // Generative models: samples from one fixed batch of codes each epoch.
         let samples = Samplers.models.contains(model) ? try SampleGrids(model: model, count: 16, seed: 1234) : nil
-        let (byEpochs, overflow) = epochs.multipliedReportingOverflow(by: recipe.stepsPerEpoch)
-        let total = steps ?? byEpochs
-        guard steps != nil || (!overflow && byEpochs <= OptionChecks.maxSteps) else {
-            throw SinterError.runtime(message: "--epochs \(epochs) is \(overflow ? "too many" : String(byEpochs)) steps of \(recipe.stepsPerEpoch) per epoch; at most \(OptionChecks.maxSteps) steps")
-        }
         let log = try LossLog(path: csvPath, resumingAt: resume != nil ? trainer.step : nil)
         let progress = ProgressLine(total: trainer.step + total, start: trainer.step)
         let started = Date()
