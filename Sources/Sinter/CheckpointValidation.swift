@@ -55,6 +55,21 @@ extension Checkpoint {
         }
     }
 
+    /// The integer counters: an optimizer's `<prefix>.iterations` (one update per step, so at
+    /// most `step`; a `sinter import` checkpoint starts them at 0) and `rng.counter` are never
+    /// negative.
+    func validateCounters(path: String) throws {
+        for (name, tensor) in tensors.sorted(by: { $0.key < $1.key }) where tensor.storage == .i32 && tensor.count == 1 {
+            let value = tensor.bytes.withUnsafeBytes { $0.load(as: Int32.self) }
+            if name.hasSuffix(".iterations"), !(0...Int64(step)).contains(Int64(value)) {
+                throw Self.fieldError(path, name, "\(value) optimizer updates at step \(step); expected 0...\(step)")
+            }
+            if name == "rng.counter", value < 0 {
+                throw Self.fieldError(path, name, "\(value); a counter is never negative")
+            }
+        }
+    }
+
     /// No tensor outside `known` (the model's persistent tensors and the trainer's state).
     func validateNoUnknownTensors(known: Set<String>, model expected: String, path: String) throws {
         if let unknown = tensors.keys.sorted().first(where: { !known.contains($0) }) {

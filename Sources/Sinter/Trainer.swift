@@ -139,6 +139,7 @@ public final class Trainer {
         let orderNow = prefetch?.orderBefore ?? batcher
         // A checkpoint made by `sinter import` has weights only: the data order continues as it is.
         let restoredOrder = try checkpoint.validatedBatcher(continuing: orderNow, path: path) ?? orderNow
+        try checkpoint.validateCounters(path: path)
 
         // Everything is checked: load. loadPersistent cannot fail on validated tensors.
         for executable in executables { try executable.loadPersistent(checkpoint.tensors, requireAll: true) }

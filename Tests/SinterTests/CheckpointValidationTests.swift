@@ -77,6 +77,11 @@ final class CheckpointValidationTests: XCTestCase {
         XCTAssertEqual(trainer.step, 5)
         try trainer.runStep()
         XCTAssertEqual(audit.outside, [])
+        // The state before any step (empty order) is valid too.
+        let fresh = try makeTrainer().checkpoint()
+        XCTAssertEqual(fresh.tensors["trainer.order"]?.count, 0)
+        try trainer.restore(try Checkpoint.decode(fresh.encoded(), path: "fresh"), path: "fresh")
+        XCTAssertEqual(trainer.step, 0)
     }
 
     func testDataOrderIsAPermutationOfTheDataset() throws {
@@ -174,6 +179,20 @@ final class CheckpointValidationTests: XCTestCase {
         var wrongModel = good
         wrongModel.model = "vae"
         try assertRefused(wrongModel, "for model 'vae'")
+    }
+
+    func testOptimizerCounterIsConsistentWithTheStep() throws {
+        let good = try goodCheckpoint()
+        let name = try XCTUnwrap(good.tensors.keys.first { $0.hasSuffix(".iterations") })
+        XCTAssertEqual(good.tensors[name], HostTensor(shape: [], int32s: [5]))
+        for bad: Int32 in [-1, 6, .max] {
+            var changed = good
+            changed.tensors[name] = HostTensor(shape: [], int32s: [bad])
+            try assertRefused(changed, name, "\(bad) optimizer updates at step 5")
+        }
+        var asFloat = good
+        asFloat.tensors[name] = HostTensor(shape: [], floats: [.nan])
+        try assertRefused(asFloat, name, "dtype F32")
     }
 
     /// Metadata fields are checked when the file is decoded, before any model is involved.
