@@ -16,6 +16,7 @@ final class LossLog {
     static let header = "step,epoch,phase,loss\n"
     let path: String
     private let fd: Int32
+    /// Rows in the file (those kept from before a resume included).
     private(set) var rows = 0
 
     init(path: String, resumingAt step: Int?) throws {
@@ -25,12 +26,13 @@ final class LossLog {
             throw SinterError.file(path: path, message: "is \(existing.text); expected the loss log (a regular file)")
         }
         let continuing = step != nil && existing == .regularFile
+        var keptRows = 0
         if let step, continuing {
             let text = try PathChecks.readText(path, option: "--resume", expected: "the loss log (\(Self.header.dropLast()))")
             var kept = Self.header
             for line in text.split(separator: "\n").dropFirst() {
                 guard let rowStep = line.split(separator: ",").first.flatMap({ Int($0) }) else { continue }
-                if rowStep <= step { kept += line + "\n" }
+                if rowStep <= step { kept += line + "\n"; keptRows += 1 }
             }
             try AtomicFile.write(Array(kept.utf8), to: path)
         }
@@ -38,6 +40,7 @@ final class LossLog {
         guard fd >= 0 else {
             throw SinterError.file(path: path, message: "cannot open the loss log: \(String(cString: strerror(errno)))")
         }
+        rows = keptRows
         if !continuing { try write(Self.header) }
     }
 
