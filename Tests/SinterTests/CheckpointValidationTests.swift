@@ -225,6 +225,21 @@ final class CheckpointValidationTests: XCTestCase {
         refused(sealed { $0["batch"] = "0" }, "field 'batch'")
     }
 
+    /// The library checks the file type before opening: a FIFO would block the read forever.
+    func testReadRefusesWhatIsNotARegularFile() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sinter-ckpt-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let fifo = folder.appendingPathComponent("fifo").path
+        XCTAssertEqual(mkfifo(fifo, 0o644), 0)
+        for (path, fragment) in [(fifo, "not a regular file"), (folder.path, "is a directory"), ("/dev/null", "not a regular file"),
+                                 (folder.appendingPathComponent("missing").path, "no such checkpoint file")] {
+            XCTAssertThrowsError(try Checkpoint.read(path: path)) { error in
+                XCTAssert("\(error)".contains(path) && "\(error)".contains(fragment), "\(error)")
+            }
+        }
+    }
+
     /// A refused restore changes nothing: the trainer continues exactly as if it had not been tried.
     func testRefusedRestoreLeavesTheTrainerAsItWas() throws {
         let reference = try makeTrainer()
