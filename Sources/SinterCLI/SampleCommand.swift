@@ -32,7 +32,7 @@ struct SampleCommand: ParsableCommand {
             let saved = try Checkpoint.read(path: checkpoint)
             try saved.checkModel(model, path: checkpoint)
             let grids = try SampleGrids(model: model, count: count, seed: seed)
-            try grids.load(saved.tensors)
+            try grids.load(saved, path: checkpoint)
             for path in try grids.write(base: base) { print("wrote \(path)") }
         } catch {
             throw fail(error)

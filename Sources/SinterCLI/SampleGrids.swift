@@ -26,10 +26,14 @@ final class SampleGrids {
         }
     }
 
-    /// Loads weights by name (a checkpoint's tensors); every weight the sampler needs must be there.
-    func load(_ tensors: [String: HostTensor]) throws {
-        try samples.executable.loadPersistent(tensors, requireAll: true)
-        try plane?.executable.loadPersistent(tensors, requireAll: true)
+    /// Loads a checkpoint's weights by name after checking that every tensor the sampler needs
+    /// is there with its exact dtype and shape and finite values (`path` names it in errors).
+    func load(_ checkpoint: Checkpoint, path: String) throws {
+        for executable in [samples.executable] + (plane.map { [$0.executable] } ?? []) {
+            try checkpoint.validate(slots: executable.program.persistent, path: path)
+        }
+        try samples.executable.loadPersistent(checkpoint.tensors, requireAll: true)
+        try plane?.executable.loadPersistent(checkpoint.tensors, requireAll: true)
     }
 
     /// Copies the weights from a training executable.

@@ -1,5 +1,6 @@
 import Foundation
 import Sinter
+import SinterModels
 import XCTest
 
 /// `sinter` refuses bad command lines in one clear line: every numeric option is checked at
@@ -85,6 +86,23 @@ final class CLIInputCheckTests: XCTestCase {
         try assertOneLineError(["eval", "autoencoder", "--weights", "w", "--inputs", "i", "--out", "o", "--bn", "maybe"], ["--bn", "'maybe'"])
         // 64 divides down to 1 channel: accepted (the command then fails on the missing files, not the divisor).
         try assertOneLineError(eval + ["64"], ["--weights", "no such file"])
+    }
+
+    /// `sinter sample` checks the checkpoint's tensors against the sampler before loading them
+    /// (an f32 NaN read into an i32 counter would trap in the conversion).
+    func testSampleRefusesACheckpointWithBadWeights() throws {
+        let graph = try Samplers.make("gan", count: 1).graph
+        var tensors: [String: HostTensor] = [:]
+        for id in graph.persistent { if let name = graph[id].sourceName { tensors[name] = HostTensor(zeros: graph[id].type) } }
+        let name = try XCTUnwrap(tensors.keys.sorted().first { tensors[$0]!.storage == .f32 && tensors[$0]!.count > 1 })
+        var values = tensors[name]!.floats
+        values[1] = .nan
+        tensors[name] = HostTensor(shape: tensors[name]!.shape, floats: values)
+        let checkpoint = path("nan.sinter")
+        try Checkpoint(model: "gan", step: 0, tensors: tensors).write(to: checkpoint)
+        try assertOneLineError(["sample", "gan", "--checkpoint", checkpoint, "--count", "1", "--out", path("s.png")],
+                               [checkpoint, name, "element 1 is nan"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("s.png")))
     }
 
     func testBadPathsGetOneLineErrorsNamingThem() throws {
