@@ -31,24 +31,31 @@ public struct Checkpoint: Equatable {
     }
 
     public func write(to path: String) throws {
+        try AtomicFile.write(encoded(), to: path)
+    }
+
+    /// The file's bytes: header, checksum and compressed payload.
+    public func encoded() -> [UInt8] {
         var meta = metadata
         meta["model"] = model
         meta["step"] = String(step)
-        let payload = Safetensors.encode(tensors, metadata: meta)
-        var hasher = SHA256()
-        hasher.update(payload)
-        var bytes = Self.magic
-        withUnsafeBytes(of: Self.formatVersion.littleEndian) { bytes += $0 }
-        bytes += hasher.finalize()
-        bytes += Zstd.compress(payload, level: 3)
-        try AtomicFile.write(bytes, to: path)
+        return Self.seal(payload: Safetensors.encode(tensors, metadata: meta))
     }
 
-    public static func read(path: String) throws -> Checkpoint {
-        let data: [UInt8]
-        do { data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
-            throw SinterError.file(path: path, message: "cannot read checkpoint: \(error.localizedDescription)")
-        }
+    /// Wraps a payload (a safetensors file) in the checkpoint header with its checksum. Public
+    /// so that tests can craft checkpoints whose checksum is right and whose fields are not.
+    public static func seal(payload: [UInt8]) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(payload)
+        var bytes = magic
+        withUnsafeBytes(of: formatVersion.littleEndian) { bytes += $0 }
+        bytes += hasher.finalize()
+        bytes += Zstd.compress(payload, level: 3)
+        return bytes
+    }
+
+    /// The payload of a checkpoint file after checking magic, version and checksum.
+    public static func unseal(_ data: [UInt8], path: String) throws -> [UInt8] {
         let headerSize = magic.count + 4 + 32
         guard data.count >= headerSize, Array(data[0..<magic.count]) == magic else {
             throw SinterError.file(path: path, message: "not a Sinter checkpoint (bad magic; \(data.count) bytes)")
@@ -64,28 +71,70 @@ public struct Checkpoint: Equatable {
         guard hasher.finalize() == checksum else {
             throw SinterError.file(path: path, message: "checkpoint is corrupt: checksum mismatch")
         }
+        return payload
+    }
+
+    public static func read(path: String) throws -> Checkpoint {
+        try decode(try readFile(path), path: path)
+    }
+
+    /// A checkpoint from a file's bytes; `path` names it in errors. Checks the header and the
+    /// metadata fields (model, step, seed, batch); the tensors are checked against a model by
+    /// `restore` and `Trainer.restore`.
+    public static func decode(_ data: [UInt8], path: String) throws -> Checkpoint {
+        let payload = try unseal(data, path: path)
         let (tensors, metadata) = try Safetensors.parseWithMetadata(data: payload, path: path)
-        guard let model = metadata["model"], let step = metadata["step"].flatMap(Int.init) else {
-            throw SinterError.file(path: path, message: "checkpoint metadata lacks model or step")
+        guard let model = metadata["model"] else { throw fieldError(path, "model", "missing") }
+        guard !model.isEmpty, model.utf8.count <= 200,
+              model.unicodeScalars.allSatisfy({ $0.properties.generalCategory != .control }) else {
+            throw fieldError(path, "model", "'\(excerpt(model))' is not a model name")
+        }
+        guard let stepText = metadata["step"] else { throw fieldError(path, "step", "missing") }
+        guard let step = Int(stepText), (0...maxStep).contains(step) else {
+            throw fieldError(path, "step", "'\(excerpt(stepText))' is not a step count in 0...\(maxStep)")
+        }
+        if let seed = metadata["seed"], UInt64(seed) == nil {
+            throw fieldError(path, "seed", "'\(excerpt(seed))' is not an unsigned 64-bit integer")
+        }
+        if let batch = metadata["batch"], Int(batch).map({ $0 >= 1 }) != true {
+            throw fieldError(path, "batch", "'\(excerpt(batch))' is not a batch size (a positive integer)")
         }
         return Checkpoint(model: model, step: step, tensors: tensors,
                           metadata: metadata.filter { $0.key != "model" && $0.key != "step" })
     }
 
+    /// The bytes of a regular file, its type checked first (a FIFO would block the read).
+    static func readFile(_ path: String) throws -> [UInt8] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw SinterError.file(path: path, message: "no such checkpoint file")
+        }
+        guard !isDirectory.boolValue else { throw SinterError.file(path: path, message: "is a directory, not a checkpoint file") }
+        let type = (try? FileManager.default.attributesOfItem(atPath: path)[.type]) as? FileAttributeType
+        guard type == .typeRegular else {
+            throw SinterError.file(path: path, message: "is not a regular file (\(type?.rawValue ?? "unknown type")); expected a checkpoint file")
+        }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw SinterError.file(path: path, message: "cannot open the checkpoint for reading")
+        }
+        defer { try? handle.close() }
+        do { return [UInt8](try handle.readToEnd() ?? Data()) } catch {
+            throw SinterError.file(path: path, message: "cannot read the checkpoint: \((error as NSError).localizedFailureReason ?? "read error")")
+        }
+    }
+
     /// Loads the persistent tensors into `executable` after checking the model name and that the
-    /// checkpoint has every persistent tensor with the right shape (nothing is written on error).
+    /// checkpoint has every persistent tensor with the right dtype, shape and finite values
+    /// (nothing is written on error).
     public func restore(into executable: Executable, model expected: String, path: String) throws {
-        guard model == expected else {
-            throw SinterError.file(path: path, message: "checkpoint is for model '\(model)', not '\(expected)'")
-        }
-        for slot in executable.program.persistent {
-            guard let tensor = tensors[slot.name] else {
-                throw SinterError.file(path: path, message: "checkpoint lacks '\(slot.name)' (\(slot.type))")
-            }
-            guard tensor.shape == slot.type.shape else {
-                throw SinterError.file(path: path, message: "checkpoint '\(slot.name)' has shape \(shapeText(tensor.shape)), the model needs \(slot.type)")
-            }
-        }
+        try checkModel(expected, path: path)
+        try validate(slots: executable.program.persistent, path: path)
         try executable.loadPersistent(tensors, requireAll: true)
+    }
+
+    public func checkModel(_ expected: String, path: String) throws {
+        guard model == expected else {
+            throw SinterError.file(path: path, message: "checkpoint is for model '\(Self.excerpt(model))', not '\(expected)'")
+        }
     }
 }

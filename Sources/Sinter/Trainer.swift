@@ -42,7 +42,9 @@ public final class Trainer {
     }
 
     public init(model: String, phases: [TrainingPhase], datasetCount: Int, batchSize: Int, seed: UInt64) throws {
-        precondition(!phases.isEmpty)
+        guard !phases.isEmpty else { throw SinterError.runtime(message: "trainer for '\(model)': no training phases") }
+        guard datasetCount >= 1 else { throw SinterError.runtime(message: "trainer for '\(model)': the dataset has no images") }
+        guard batchSize >= 1 else { throw SinterError.runtime(message: "trainer for '\(model)': batch size \(batchSize), expected at least 1") }
         self.model = model
         self.phases = phases
         self.batchSize = batchSize
@@ -55,7 +57,9 @@ public final class Trainer {
     }
 
     /// Runs one training iteration (every phase on the same batch). Returns each phase's outputs
-    /// and the batch's indices.
+    /// and the batch's indices. A phase whose `loss` comes out NaN or Inf stops the step with an
+    /// error naming the step and the phase (the loss is read anyway, so the check is free); the
+    /// trainer then holds the failed step's state, which a caller must not save.
     @discardableResult
     public func runStep() throws -> (outputs: [String: [String: HostTensor]], indices: ArraySlice<Int>) {
         let indices: ArraySlice<Int>
@@ -73,8 +77,13 @@ public final class Trainer {
         for (phase, phaseFeeds) in zip(phases, feeds) {
             let executable = try phase.family.executable(batch: indices.count)
             if let newest, newest !== executable { executable.copyPersistent(from: newest) }
-            outputs[phase.name] = try executable.run(phaseFeeds)
+            let phaseOutputs = try executable.run(phaseFeeds)
             newest = executable
+            if let loss = phaseOutputs["loss"], let (_, value) = Checkpoint.firstNonFinite(loss) {
+                throw SinterError.runtime(message: "training diverged at step \(step + 1)"
+                    + (phases.count > 1 ? " in phase '\(phase.name)'" : "") + ": the loss is \(value.isNaN ? "NaN" : value > 0 ? "+Inf" : "-Inf")")
+            }
+            outputs[phase.name] = phaseOutputs
         }
         step += 1
         return (outputs, indices)
@@ -112,25 +121,30 @@ public final class Trainer {
     }
 
     /// Continues from a checkpoint written by `checkpoint()` (same model, same dataset size).
+    /// All or nothing: every tensor (name, dtype, shape, finite values) and the data order are
+    /// checked against this trainer's phases before anything is loaded, so a refused checkpoint
+    /// leaves the trainer exactly as it was.
     public func restore(_ checkpoint: Checkpoint, path: String) throws {
-        var executables: [Executable] = []
-        for phase in phases {
-            let executable = try phase.family.executable(batch: batchSize)
-            try checkpoint.restore(into: executable, model: model, path: path)
-            executables.append(executable)
+        try checkpoint.checkModel(model, path: path)
+        // Looking up the executables hands the current state on to them; it changes no values.
+        let executables = try phases.map { try $0.family.executable(batch: batchSize) }
+        var known: Set<String> = ["trainer.batcher", "trainer.order"]
+        for executable in executables {
+            try checkpoint.validate(slots: executable.program.persistent, path: path)
+            known.formUnion(executable.program.persistent.map(\.name))
         }
-        var trainerState: [String: HostTensor] = [:]
-        for (name, tensor) in checkpoint.tensors where name.hasPrefix("trainer.") {
-            trainerState[String(name.dropFirst("trainer.".count))] = tensor
-        }
+        try checkpoint.validateNoUnknownTensors(known: known, model: model, path: path)
         // A batch drawn ahead belongs to the old order.
-        if let pending = prefetch {
-            pending.group.wait()
-            batcher = pending.orderBefore
-            prefetch = nil
-        }
-        // A checkpoint made by `sinter import` has weights only: the data order starts fresh.
-        if !trainerState.isEmpty { try batcher.restore(trainerState, path: path) }
+        if let pending = prefetch { pending.group.wait() }
+        let orderNow = prefetch?.orderBefore ?? batcher
+        // A checkpoint made by `sinter import` has weights only: the data order continues as it is.
+        let restoredOrder = try checkpoint.validatedBatcher(continuing: orderNow, path: path) ?? orderNow
+        try checkpoint.validateCounters(path: path)
+
+        // Everything is checked: load. loadPersistent cannot fail on validated tensors.
+        for executable in executables { try executable.loadPersistent(checkpoint.tensors, requireAll: true) }
+        prefetch = nil
+        batcher = restoredOrder
         step = checkpoint.step
         newest = executables.last
     }

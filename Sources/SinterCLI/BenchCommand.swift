@@ -10,11 +10,19 @@ struct BenchCommand: ParsableCommand {
 
     @Argument(help: "Model name.") var model: String
     @Flag(help: "Time the whole training step (default: the forward graph).") var train = false
-    @Option(help: "Batch size (default: the model's).") var batch: Int?
-    @Option(help: "Timed steps.") var steps: Int = 20
-    @Option(help: "Untimed warm-up steps.") var warmup: Int = 3
+    @Option(parsing: .unconditional, help: "Batch size (default: the model's).") var batch: Int?
+    @Option(parsing: .unconditional, help: "Timed steps.") var steps: Int = 20
+    @Option(parsing: .unconditional, help: "Untimed warm-up steps.") var warmup: Int = 3
     @Option(help: "Output format: text or json.") var format: String = "text"
-    @Option(help: "How many of the slowest kernels to list (timed in a separate profiling build).") var top: Int = 8
+    @Option(parsing: .unconditional, help: "How many of the slowest kernels to list (timed in a separate profiling build).") var top: Int = 8
+
+    func validate() throws {
+        try OptionChecks.batch(batch)
+        try OptionChecks.check(steps, "--steps", in: 1...OptionChecks.maxSteps, "timed steps")
+        try OptionChecks.check(warmup, "--warmup", in: 0...OptionChecks.maxSteps, "untimed warm-up steps")
+        try OptionChecks.check(top, "--top", in: 0...Int.max, "how many kernels to list")
+        try OptionChecks.oneOf(format, "--format", ["text", "json"])
+    }
 
     func run() throws {
         do {
@@ -39,7 +47,7 @@ struct BenchCommand: ParsableCommand {
             }
             for _ in 0..<warmup { _ = try executable.run(inputs) }
             var times: [Double] = []
-            for _ in 0..<max(steps, 1) {
+            for _ in 0..<steps {
                 let start = DispatchTime.now().uptimeNanoseconds
                 _ = try executable.run(inputs)
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)

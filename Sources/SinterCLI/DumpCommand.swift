@@ -14,7 +14,7 @@ struct DumpCommand: ParsableCommand {
 
     @Argument(help: "Model name.") var model: String
     @Flag(help: "The whole training step: forward, gradients, optimizer updates.") var train = false
-    @Option(help: "Batch size (default: the model's).") var batch: Int?
+    @Option(parsing: .unconditional, help: "Batch size (default: the model's).") var batch: Int?
     @Option(help: "GAN phase: discriminator or generator (default: generator).") var phase: String?
     @Option(help: "The graph after this pass, or 'all' for after every pass (default: as traced).") var after: String?
     @Option(help: "Graph format: text (IR), dot (Graphviz) or json; with --summary: text or json.") var format: String = "text"
@@ -23,6 +23,12 @@ struct DumpCommand: ParsableCommand {
     @Option(help: "Where --memory writes its SVG picture (default: <model>-memory.svg).") var svg: String?
     @Flag(name: .customLong("emit-c"), help: "The generated C.") var emitC = false
     @Flag(help: "Headline numbers: ops, kernels, naive/lower-bound/arena bytes.") var summary = false
+
+    func validate() throws {
+        try OptionChecks.batch(batch)
+        try OptionChecks.oneOf(format, "--format", ["text", "dot", "json"])
+        try OptionChecks.oneOf(phase, "--phase", ["discriminator", "generator"])
+    }
 
     func render(_ graph: Graph) throws -> String {
         switch format {
@@ -35,6 +41,7 @@ struct DumpCommand: ParsableCommand {
 
     func run() throws {
         do {
+            if memory { try PathChecks.outputFile(svg ?? "\(model)-memory.svg", option: "--svg") }
             let entry = try Zoo.entry(named: model)
             var trace = entry.trace
             if let phase {

@@ -25,13 +25,22 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "GANs: run only this phase, discriminator or generator (default: both, from the same weights).")
     var phase: String?
     @Option(help: "BatchNorm mode, train or infer (default: what the notebook does).") var bn: String?
-    @Option(name: .customLong("width-divisor"), help: "Divide every channel width by K (the golden -wK cases).")
+    @Option(name: .customLong("width-divisor"), parsing: .unconditional, help: "Divide every channel width by K (the golden -wK cases).")
     var widthDivisor: Int = 1
     @OptionGroup var checks: CheckOptions
+
+    func validate() throws {
+        try WidthDivisorCheck.validate(model: model, widthDivisor: widthDivisor)
+        try OptionChecks.oneOf(bn, "--bn", ["train", "infer"])
+        try OptionChecks.oneOf(phase, "--phase", ["discriminator", "generator"])
+    }
 
     func run() throws {
         do {
             checks.apply()
+            try PathChecks.inputFile(weights, option: "--weights", expected: "a safetensors file")
+            try PathChecks.inputFile(inputs, option: "--inputs", expected: "a safetensors file")
+            try PathChecks.outputFile(out, option: "--out")
             let mode = try bn.map { text -> BNMode in
                 guard let mode = BNMode(rawValue: text) else {
                     throw SinterError.runtime(message: "--bn must be train or infer, got '\(text)'")

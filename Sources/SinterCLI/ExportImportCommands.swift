@@ -26,12 +26,24 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "keras (Sinter's own names and layouts) or torch (OIHW, Linear (out,in), ConvTranspose2d (in,out,kh,kw)).")
     var layout: String = "keras"
 
+    func validate() throws {
+        try OptionChecks.oneOf(layout, "--layout", ["keras", "torch"])
+    }
+
     func run() throws {
         do {
+            try PathChecks.inputFile(checkpoint, option: "--checkpoint", expected: "a checkpoint written by `sinter train` or `sinter import`")
+            try PathChecks.outputFile(out, option: "--out")
             let saved = try Checkpoint.read(path: checkpoint)
             warnNonFinite(saved.tensors, source: checkpoint)
-            guard saved.model == model else {
-                throw SinterError.file(path: checkpoint, message: "checkpoint is for model '\(saved.model)', not '\(model)'")
+            try saved.checkModel(model, path: checkpoint)
+            // Every weight of the model, of the model's dtype and shape, before any layout change.
+            for graph in try modelGraphs(model) {
+                let slots = graph.persistent.compactMap { id -> CProgram.Slot? in
+                    guard let name = graph[id].sourceName, isModelWeight(name) else { return nil }
+                    return CProgram.Slot(name: name, type: graph[id].type)
+                }
+                try saved.validate(slots: slots, path: checkpoint)
             }
             var weights = saved.tensors.filter { isModelWeight($0.key) }
             switch layout {
@@ -63,9 +75,16 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "Checkpoint file to write.") var out: String
     @Option(help: "keras or torch (see `sinter export`).") var layout: String = "keras"
 
+    func validate() throws {
+        try OptionChecks.oneOf(layout, "--layout", ["keras", "torch"])
+    }
+
     func run() throws {
         do {
-            let given = try Safetensors.read(path: weights)
+            try PathChecks.inputFile(weights, option: "--weights", expected: "a safetensors file")
+            try PathChecks.outputFile(out, option: "--out")
+            // Weights only: counters and optimizer slots start at zero whatever the file holds.
+            let given = try Safetensors.read(path: weights).filter { isModelWeight($0.key) }
             warnNonFinite(given, source: weights)
             var persistent: [String: HostTensor] = [:]
             for graph in try modelGraphs(model) {

@@ -18,11 +18,11 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         do {
+            let text = try PathChecks.readText(file, option: "FILE", expected: "an IR text file")
+            try PathChecks.inputFile(inputs, option: "--inputs", expected: "a safetensors file")
+            if let cotangents { try PathChecks.inputFile(cotangents, option: "--cotangents", expected: "a safetensors file") }
+            try PathChecks.outputFile(out, option: "--out")
             checks.apply()
-            let text: String
-            do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
-                throw SinterError.file(path: file, message: "cannot read: \(error.localizedDescription)")
-            }
             var graph = try parseIR(text, file: file)
             var feeds = try Safetensors.read(path: inputs)
             warnNonFinite(feeds, source: inputs)

@@ -26,10 +26,14 @@ final class SampleGrids {
         }
     }
 
-    /// Loads weights by name (a checkpoint's tensors); every weight the sampler needs must be there.
-    func load(_ tensors: [String: HostTensor]) throws {
-        try samples.executable.loadPersistent(tensors, requireAll: true)
-        try plane?.executable.loadPersistent(tensors, requireAll: true)
+    /// Loads a checkpoint's weights by name after checking that every tensor the sampler needs
+    /// is there with its exact dtype and shape and finite values (`path` names it in errors).
+    func load(_ checkpoint: Checkpoint, path: String) throws {
+        for executable in [samples.executable] + (plane.map { [$0.executable] } ?? []) {
+            try checkpoint.validate(slots: executable.program.persistent, path: path)
+        }
+        try samples.executable.loadPersistent(checkpoint.tensors, requireAll: true)
+        try plane?.executable.loadPersistent(checkpoint.tensors, requireAll: true)
     }
 
     /// Copies the weights from a training executable.
@@ -52,7 +56,9 @@ final class SampleGrids {
         let shape = images.shape
         let (height, width, channels) = shape.count == 4 ? (shape[1], shape[2], shape[3])
             : shape.count == 3 ? (shape[1], shape[2], 1) : (28, 28, 1)
-        try ImageGrid.write(path: path, images: images.floats, count: batch, height: height, width: width, channels: channels,
+        // NaN has no grey level (and would trap converting to a byte): draw it as the darkest.
+        let pixels = images.floats.map { $0.isNaN ? grid.sampler.range.lowerBound : $0 }
+        try ImageGrid.write(path: path, images: pixels, count: batch, height: height, width: width, channels: channels,
                             columns: grid.columns, range: grid.sampler.range)
         return path
     }

@@ -10,8 +10,9 @@ struct SinterCommand: ParsableCommand {
     )
 }
 
-/// Prints a Sinter error the way a compiler does (`file:line: error: ...`) and exits non-zero.
+/// Prints a Sinter error the way a compiler does (`file:line: error: ...`), a Foundation error
+/// as one line with its path (see `oneLineDescription`), and exits non-zero.
 func fail(_ error: Error) -> ExitCode {
-    FileHandle.standardError.write("sinter: \(error)\n".data(using: .utf8)!)
+    FileHandle.standardError.write("sinter: \(oneLineDescription(error))\n".data(using: .utf8)!)
     return ExitCode.failure
 }

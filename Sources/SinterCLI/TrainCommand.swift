@@ -12,65 +12,101 @@ struct TrainCommand: ParsableCommand {
 
     @Argument(help: "Model name.") var model: String
     @Option(help: "Directory with the dataset's IDX files.") var data: String?
-    @Option(help: "Epochs (one epoch = training images / batch steps).") var epochs: Int = 1
-    @Option(help: "Total number of steps (overrides --epochs).") var steps: Int?
-    @Option(help: "Batch size (default: the reference model's).") var batch: Int?
-    @Option(help: "Adam learning rate (autoencoders).") var lr: Double?
-    @Option(help: "Seed of the initial weights, the data order and the sampled noise.") var seed: UInt64 = 0
-    @Option(name: .customLong("train-limit"), help: "Use only the first N training images.") var trainLimit: Int?
-    @Option(name: .customLong("test-limit"), help: "Use only the first N test images.") var testLimit: Int?
+    @Option(parsing: .unconditional, help: "Epochs (one epoch = training images / batch steps).") var epochs: Int = 1
+    @Option(parsing: .unconditional, help: "Total number of steps (overrides --epochs).") var steps: Int?
+    @Option(parsing: .unconditional, help: "Batch size (default: the reference model's).") var batch: Int?
+    @Option(parsing: .unconditional, help: "Adam learning rate (autoencoders).") var lr: Double?
+    @Option(parsing: .unconditional, help: "Seed of the initial weights, the data order and the sampled noise.") var seed: UInt64 = 0
+    @Option(name: .customLong("train-limit"), parsing: .unconditional, help: "Use only the first N training images.") var trainLimit: Int?
+    @Option(name: .customLong("test-limit"), parsing: .unconditional, help: "Use only the first N test images.") var testLimit: Int?
     @Option(help: "Directory for the loss log, pictures and checkpoint.") var out: String = "sinter-out"
     @Option(help: "Continue from this checkpoint (bit for bit).") var resume: String?
+    @OptionGroup var checks: CheckOptions
+
+    func validate() throws {
+        try OptionChecks.check(epochs, "--epochs", in: 1...OptionChecks.maxSteps, "passes over the training images")
+        try OptionChecks.check(steps, "--steps", in: 1...OptionChecks.maxSteps, "training steps to run; 0 would train nothing")
+        try OptionChecks.batch(batch)
+        try OptionChecks.learningRate(lr)
+        try OptionChecks.check(trainLimit, "--train-limit", in: 1...Int.max, "how many training images to use")
+        try OptionChecks.check(testLimit, "--test-limit", in: 1...Int.max, "how many test images to use")
+    }
 
     func run() throws {
+        checks.apply()
         do { try train() } catch { throw fail(error) }
     }
 
     private func train() throws {
+        if let data { try PathChecks.inputDirectory(data, option: "--data", expected: "a folder with the dataset's files") }
+        if let resume { try PathChecks.inputFile(resume, option: "--resume", expected: "a checkpoint written by `sinter train`") }
+        try PathChecks.outputDirectory(out, option: "--out")
+        let checkpointPath = "\(out)/checkpoint.sinter", csvPath = "\(out)/loss.csv"
+        try PathChecks.outputFile(checkpointPath, option: "--out")
         let recipe = try Recipes.make(model, data: data, batch: batch, lr: lr, seed: seed, trainLimit: trainLimit, testLimit: testLimit)
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let (byEpochs, overflow) = epochs.multipliedReportingOverflow(by: recipe.stepsPerEpoch)
+        let total = steps ?? byEpochs
+        guard steps != nil || (!overflow && byEpochs <= OptionChecks.maxSteps) else {
+            throw SinterError.runtime(message: "--epochs \(epochs) is \(overflow ? "too many" : String(byEpochs)) steps of \(recipe.stepsPerEpoch) per epoch; at most \(OptionChecks.maxSteps) steps")
+        }
         let trainer = try Trainer(model: model, phases: recipe.phases, datasetCount: recipe.train.count,
                                   batchSize: recipe.batch, seed: seed)
         if let resume {
-            try trainer.restore(try Checkpoint.read(path: resume), path: resume)
+            let saved = try Checkpoint.read(path: resume)
+            warnNonFinite(saved.tensors, source: resume)
+            try trainer.restore(saved, path: resume)
             FileHandle.standardError.write("resumed \(model) at step \(trainer.step) from \(resume)\n".data(using: .utf8)!)
         }
         // Generative models: samples from one fixed batch of codes each epoch.
         let samples = Samplers.models.contains(model) ? try SampleGrids(model: model, count: 16, seed: 1234) : nil
-        let total = steps ?? epochs * recipe.stepsPerEpoch
-        let csvPath = "\(out)/loss.csv"
-        var log = resume != nil && FileManager.default.fileExists(atPath: csvPath)
-            ? (try String(contentsOfFile: csvPath, encoding: .utf8)) : "step,epoch,phase,loss\n"
+        let log = try LossLog(path: csvPath, resumingAt: resume != nil ? trainer.step : nil)
         let progress = ProgressLine(total: trainer.step + total, start: trainer.step)
         let started = Date()
-        while trainer.step < progress.total {
-            let (outputs, indices) = try trainer.runStep()
-            let epoch = (trainer.step - 1) / recipe.stepsPerEpoch + 1
-            var losses: [String] = []
-            for phase in recipe.phases {
-                let loss = Double(outputs[phase.name]?["loss"]?.floats.first ?? .nan)
-                log += "\(trainer.step),\(epoch),\(phase.name),\(loss)\n"
-                losses.append(recipe.phases.count > 1 ? "\(phase.name.prefix(1)) \(String(format: "%.4f", loss))" : String(format: "%.4f", loss))
-            }
-            progress.update(step: trainer.step, epoch: epoch, losses: losses.joined(separator: " "), images: indices.count)
-            if trainer.step % recipe.stepsPerEpoch == 0 || trainer.step == progress.total {
-                try drawPicture(recipe, outputs: outputs, input: recipe.train.batch(indices), step: trainer.step)
-                if let samples, let state = trainer.state {
-                    samples.load(from: state)
-                    _ = try samples.write(base: "\(out)/\(model)-samples-step\(trainer.step)")
+        var savedStep: Int?
+        do {
+            while trainer.step < progress.total {
+                let (outputs, indices) = try trainer.runStep()
+                let epoch = (trainer.step - 1) / recipe.stepsPerEpoch + 1
+                var losses: [String] = []
+                for phase in recipe.phases {
+                    let loss = Double(outputs[phase.name]?["loss"]?.floats.first ?? .nan)
+                    try log.append(step: trainer.step, epoch: epoch, phase: phase.name, loss: loss)
+                    losses.append(recipe.phases.count > 1 ? "\(phase.name.prefix(1)) \(String(format: "%.4f", loss))" : String(format: "%.4f", loss))
                 }
-                try trainer.checkpoint().write(to: "\(out)/checkpoint.sinter")
-                try log.write(toFile: csvPath, atomically: true, encoding: .utf8)
+                progress.update(step: trainer.step, epoch: epoch, losses: losses.joined(separator: " "), images: indices.count)
+                if trainer.step % recipe.stepsPerEpoch == 0 || trainer.step == progress.total {
+                    // A finite loss can still come with weights that just turned NaN: never save those.
+                    let checkpoint = trainer.checkpoint()
+                    if let bad = checkpoint.firstNonFiniteTensor() {
+                        throw SinterError.runtime(message: "training diverged at step \(trainer.step): '\(bad.name)' element \(bad.index) is \(bad.value)")
+                    }
+                    try drawPicture(recipe, outputs: outputs, input: recipe.train.batch(indices), step: trainer.step)
+                    if let samples, let state = trainer.state {
+                        samples.load(from: state)
+                        _ = try samples.write(base: "\(out)/\(model)-samples-step\(trainer.step)")
+                    }
+                    try checkpoint.write(to: checkpointPath)
+                    try log.sync()
+                    savedStep = trainer.step
+                }
             }
+        } catch {
+            progress.finish()
+            try? log.sync()
+            let kept = savedStep.map { "\(checkpointPath) holds step \($0)" }
+                ?? (PathChecks.kind(checkpointPath) == .regularFile ? "\(checkpointPath) was left as it was" : "no checkpoint was written")
+            var reason = oneLineDescription(error)
+            if case let SinterError.runtime(message) = error { reason = message }
+            throw SinterError.runtime(message: "\(reason); \(kept); \(csvPath) has the \(log.rows) loss row\(log.rows == 1 ? "" : "s") computed so far")
         }
         progress.finish()
         let seconds = Date().timeIntervalSince(started)
         var summary = String(format: "%d steps in %.1f s", total, seconds)
-        if let test = recipe.test, let evaluation = recipe.evaluation, let state = trainer.state {
+        if let test = recipe.test, test.count > 0, let evaluation = recipe.evaluation, let state = trainer.state {
             summary = String(format: "test loss %.4f on %d images | ", try testLoss(recipe, test, evaluation, state), test.count) + summary
         }
         print(summary + String(format: " | peak memory %.0f MB", peakResidentMegabytes()))
-        print("wrote \(csvPath), \(out)/checkpoint.sinter and \(out)/*.png")
+        print("wrote \(csvPath), \(checkpointPath) and \(out)/*.png")
     }
 
     /// Mean over the test set of the per-batch loss weighted by batch size.
@@ -98,6 +134,8 @@ struct TrainCommand: ParsableCommand {
         var images = Array(tensor.floats[0..<(count * size)])
         if recipe.picture.logits { images = images.map { 1 / (1 + Foundation.exp(-$0)) } }
         if recipe.picture.withInputs { images = Array(input.floats[0..<(count * size)]) + images }
+        // NaN has no grey level (and would trap converting to a byte): draw it as the darkest.
+        images = images.map { $0.isNaN ? recipe.picture.range.lowerBound : $0 }
         try ImageGrid.write(path: "\(out)/\(model)-step\(step).png", images: images, count: images.count / size,
                             height: side, width: size / side / channels, channels: channels, columns: count,
                             range: recipe.picture.range)
