@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .library(name: "Sinter", targets: ["Sinter"]),
         .executable(name: "sinter", targets: ["SinterCLI"]),
+        .executable(name: "sinter-fuzz", targets: ["SinterFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -43,7 +44,10 @@ let package = Package(
             "Sinter", "SinterModels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "SinterTests", dependencies: ["Sinter", "SinterModels"],
+        // The mutation fuzzer shared by the fuzz tests and `sinter-fuzz` (long runs).
+        .target(name: "SinterFuzzing", dependencies: ["Sinter"]),
+        .executableTarget(name: "SinterFuzz", dependencies: ["SinterFuzzing"]),
+        .testTarget(name: "SinterTests", dependencies: ["Sinter", "SinterModels", "SinterFuzzing"],
                     resources: [.copy("Golden")]),
     ],
     swiftLanguageModes: [.v5]
