@@ -48,7 +48,7 @@ public enum FuzzRunner {
                 report.unexpected.append("\(type(of: error)): \(error)")
                 if report.firstUnexpectedInput == nil { report.firstUnexpectedInput = input }
             }
-            if report.iterations % 10_000 == 0 { progress?(report) }
+            if report.iterations % 200_000 == 0 { progress?(report) }
         }
         return report
     }
