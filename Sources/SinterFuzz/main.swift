@@ -1,6 +1,7 @@
 // sinter-fuzz: long runs of the mutation fuzzer the tests use in short form.
 //
 //   sinter-fuzz <target|all> [--seed N] [--iterations N] [--seconds S] [--save DIR]
+//   sinter-fuzz <target|all> --write-seeds DIR     (the valid seed inputs, e.g. a libFuzzer corpus)
 //
 // targets: safetensors, idx, gzip, zstd, png, ir, checkpoint. Prints iterations, inputs
 // accepted and errors thrown by kind; exits 1 if any failure was not a SinterError (and saves
@@ -14,6 +15,7 @@ import SinterFuzzing
 func usage() -> Never {
     FileHandle.standardError.write(Data("""
     usage: sinter-fuzz <target|all> [--seed N] [--iterations N] [--seconds S] [--save DIR]
+           sinter-fuzz <target|all> --write-seeds DIR
     targets: \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))
 
     """.utf8))
@@ -48,6 +50,14 @@ while index < arguments.count {
         guard let v = Double(value), v > 0, v.isFinite else { usage() }
         seconds = v
     case "--save": saveDirectory = value
+    case "--write-seeds":
+        // Seed corpus for libFuzzer (or for inspection): the valid inputs the fuzzer starts from.
+        for target in targets {
+            for (i, seedInput) in ((try? target.seeds()) ?? []).enumerated() {
+                FileManager.default.createFile(atPath: "\(value)/\(target.rawValue)-seed\(i)", contents: Data(seedInput))
+            }
+        }
+        exit(0)
     default: usage()
     }
     index += 2
