@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .library(name: "Sinter", targets: ["Sinter"]),
         .executable(name: "sinter", targets: ["SinterCLI"]),
+        .executable(name: "sinter-fuzz", targets: ["SinterFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -46,9 +47,12 @@ let package = Package(
         // The short training protocols against TensorFlow's quality numbers: minutes of training,
         // so a program (`swift run sinter-quality`, run by .ci/run) rather than part of `swift test`.
         .executableTarget(name: "sinter-quality", dependencies: ["Sinter", "SinterModels"], path: "Tests/QualityProtocols"),
+        // The mutation fuzzer shared by the fuzz tests and `sinter-fuzz` (long runs).
+        .target(name: "SinterFuzzing", dependencies: ["Sinter"]),
+        .executableTarget(name: "SinterFuzz", dependencies: ["SinterFuzzing"]),
         // Fixtures (Golden/, Data/) are read in place, found from the package root
         // (Tests/SinterTests/Support/Fixtures.swift), not copied into a bundle.
-        .testTarget(name: "SinterTests", dependencies: ["Sinter", "SinterModels"],
+        .testTarget(name: "SinterTests", dependencies: ["Sinter", "SinterModels", "SinterFuzzing"],
                     exclude: ["Golden", "Data"]),
     ],
     swiftLanguageModes: [.v5]

@@ -21,16 +21,38 @@ public struct ImageDataset: Sendable {
         self.channels = channels
     }
 
-    /// IDX images (N, H, W) of bytes, divided by 255; `limit` keeps the first N.
-    public static func idx(path: String, limit: Int? = nil) throws -> ImageDataset {
+    /// IDX images (N, H, W) of bytes, divided by 255; `limit` keeps the first N (at least 1).
+    /// `expectedImage`, when given, is the image size the caller's model takes: other sizes are
+    /// refused with the file's shape.
+    public static func idx(path: String, limit: Int? = nil, expectedImage: (height: Int, width: Int)? = nil) throws -> ImageDataset {
+        if let limit, limit < 1 {
+            throw SinterError.file(path: path, message: "cannot keep \(limit) images: the limit must be at least 1")
+        }
         let file = try IDXFile.read(path: path)
         guard file.shape.count == 3 else {
             throw SinterError.file(path: path, message: "expected IDX images (N, H, W), got shape \(shapeText(file.shape))")
+        }
+        guard file.shape[0] > 0 else {
+            throw SinterError.file(path: path, message: "holds no images (IDX shape \(shapeText(file.shape)))")
+        }
+        guard file.shape[1] > 0, file.shape[2] > 0 else {
+            throw SinterError.file(path: path, message: "images of size \(file.shape[1])x\(file.shape[2]) are empty (IDX shape \(shapeText(file.shape)))")
+        }
+        if let expected = expectedImage, file.shape[1] != expected.height || file.shape[2] != expected.width {
+            throw SinterError.file(path: path, message: "holds \(file.shape[1])x\(file.shape[2]) images (IDX shape \(shapeText(file.shape))); the model takes \(expected.height)x\(expected.width)")
         }
         let count = min(limit ?? file.shape[0], file.shape[0])
         let size = file.shape[1] * file.shape[2]
         let pixels = file.bytes[0..<(count * size)].map { Float($0) / 255 }
         return ImageDataset(pixels: pixels, count: count, height: file.shape[1], width: file.shape[2], channels: 1)
+    }
+
+    /// Throws unless the images are `height` x `width` (what a recipe's model takes); `source`
+    /// names where they came from.
+    public func requireImageSize(height: Int, width: Int, source: String) throws {
+        guard self.height == height, self.width == width else {
+            throw SinterError.file(path: source, message: "holds \(self.height)x\(self.width)x\(channels) images; the model takes \(height)x\(width)")
+        }
     }
 
     /// The images at `indices`, packed as one NHWC tensor.
@@ -59,7 +81,7 @@ public enum Datasets {
         guard FileManager.default.fileExists(atPath: path) else {
             throw SinterError.file(path: path, message: "Fashion-MNIST not found. Install it with `apt-get install dataset-fashion-mnist` (it goes to \(fashionMNISTDirectory)) or pass --data DIR holding train-images-idx3-ubyte.gz and t10k-images-idx3-ubyte.gz")
         }
-        return try ImageDataset.idx(path: path, limit: limit)
+        return try ImageDataset.idx(path: path, limit: limit, expectedImage: (28, 28))
     }
 }
 

@@ -37,6 +37,7 @@ enum Recipes {
                                   picture: ("step", "out", 0...1, true, false), batch: batch ?? 128)
         case "dense-autoencoder", "deep-autoencoder", "vae", "cvae":
             let (train, test) = try ZooData.mnistSplit(seed: seed, directory: data)
+            try train.requireImageSize(height: 28, width: 28, source: mnistSource(data))
             let entry = try Zoo.entry(named: model)
             let binarise = model == "cvae"
             let trainSet = (binarise ? train.mapped { $0 > 0.5 ? 1 : 0 } : train).prefix(trainLimit)
@@ -56,7 +57,7 @@ enum Recipes {
         case "gan", "dcgan":
             let entry = try Zoo.entry(named: model)
             let train: ImageDataset = (model == "gan"
-                ? try ZooData.mnistSplit(seed: seed, directory: data).train
+                ? try ZooData.mnistSplit(seed: seed, directory: data).train.checkedImageSize(28, 28, source: mnistSource(data))
                 : try Datasets.fashionMNIST(train: true, directory: data, limit: trainLimit).mapped { $0 * 2 - 1 }).prefix(trainLimit)
             let feed: (ImageDataset, ArraySlice<Int>) -> [String: HostTensor] = { set, indices in
                 let x = set.batch(indices)
@@ -81,8 +82,21 @@ enum Recipes {
         }
     }
 
+    /// Where the zoo's MNIST digits come from, for messages.
+    static func mnistSource(_ data: String?) -> String {
+        data.map { "\($0)/mnist-5k-images-idx3-ubyte.gz" } ?? "the shipped MNIST digits"
+    }
+
     static func phase(_ name: String, _ family: StepFamily, _ set: ImageDataset,
                       _ feed: @escaping (ImageDataset, ArraySlice<Int>) -> [String: HostTensor]) -> TrainingPhase {
         TrainingPhase(name: name, family: family) { feed(set, $0) }
+    }
+}
+
+private extension ImageDataset {
+    /// Self, after `requireImageSize`: the 28x28 models reshape batches to 784 or [n, 28, 28].
+    func checkedImageSize(_ height: Int, _ width: Int, source: String) throws -> ImageDataset {
+        try requireImageSize(height: height, width: width, source: source)
+        return self
     }
 }

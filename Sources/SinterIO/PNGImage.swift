@@ -18,18 +18,35 @@ public struct PNGImage: Equatable, Sendable {
         self.pixels = pixels
     }
 
-    /// Reads a PNG as gray (if the file has no color) or RGB. Alpha is composited onto white,
-    /// which is how transparent images usually look when viewed.
-    public static func read(path: String) throws -> PNGImage {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw SinterError.file(path: path, message: "no such file")
-        }
-        if isDirectory.boolValue { throw SinterError.file(path: path, message: "is a directory, not a PNG file") }
+    /// The default cap on a decoded image (width x height x channels bytes): 1 GiB, about
+    /// 18,000 x 18,000 RGB. Larger images are refused from their header, before decoding.
+    public static let defaultMaxPixelBytes = 1 << 30
 
+    /// Reads a PNG as gray (if the file has no color) or RGB. Every PNG variant is converted to
+    /// 8 bits: 16-bit samples are scaled down, palette images expand to RGB (gray palettes to
+    /// gray), and alpha is composited onto white, which is how transparent images usually look
+    /// when viewed.
+    public static func read(path: String, maxPixelBytes: Int = defaultMaxPixelBytes) throws -> PNGImage {
+        let bytes = try InputFile.read(path, expected: "a PNG image")
+        return try decode(bytes, path: path, maxPixelBytes: maxPixelBytes)
+    }
+
+    /// Decodes PNG bytes already in memory; `path` names them in errors. The header's width and
+    /// height are checked (product without overflow, within `maxPixelBytes`) before the pixel
+    /// buffer is allocated.
+    public static func decode(_ bytes: [UInt8], path: String, maxPixelBytes: Int = defaultMaxPixelBytes) throws -> PNGImage {
+        guard bytes.count >= 8, bytes.starts(with: [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) else {
+            throw SinterError.file(path: path, message: "cannot read PNG: not a PNG file (first bytes '\(SinterError.excerpt(bytes.prefix(8)))', expected the PNG signature)")
+        }
+        // libpng keeps reading from the memory given to begin_read until finish_read: both run
+        // inside one withUnsafeBytes.
+        return try bytes.withUnsafeBytes { raw in try decodeMemory(raw, path: path, maxPixelBytes: maxPixelBytes) }
+    }
+
+    private static func decodeMemory(_ raw: UnsafeRawBufferPointer, path: String, maxPixelBytes: Int) throws -> PNGImage {
         var image = png_image()
         image.version = UInt32(PNG_IMAGE_VERSION)
-        guard png_image_begin_read_from_file(&image, path) != 0 else {
+        guard png_image_begin_read_from_memory(&image, raw.baseAddress, raw.count) != 0 else {
             let message = libpngMessage(&image)
             png_image_free(&image)
             throw SinterError.file(path: path, message: "cannot read PNG: \(message)")
@@ -38,10 +55,16 @@ public struct PNGImage: Equatable, Sendable {
         image.format = color ? formatRGB : formatGray
         let channels = color ? 3 : 1
         let width = Int(image.width), height = Int(image.height)
+        let (area, overflow1) = width.multipliedReportingOverflow(by: height)
+        let (size, overflow2) = area.multipliedReportingOverflow(by: channels)
+        guard width > 0, height > 0, !overflow1, !overflow2, size <= maxPixelBytes else {
+            png_image_free(&image)
+            throw SinterError.file(path: path, message: "PNG image is \(width)x\(height)x\(channels); decoded that is \(overflow1 || overflow2 ? "more than Int.max" : String(size)) bytes, more than the limit of \(maxPixelBytes) bytes")
+        }
         // With a NULL background libpng composites alpha onto the buffer's existing contents.
-        var pixels = [UInt8](repeating: 255, count: width * height * channels)
-        let ok = pixels.withUnsafeMutableBytes { raw in
-            png_image_finish_read(&image, nil, raw.baseAddress, 0, nil)
+        var pixels = [UInt8](repeating: 255, count: size)
+        let ok = pixels.withUnsafeMutableBytes { out in
+            png_image_finish_read(&image, nil, out.baseAddress, 0, nil)
         }
         guard ok != 0 else {
             let message = libpngMessage(&image)
@@ -59,8 +82,10 @@ public struct PNGImage: Equatable, Sendable {
         guard width > 0, height > 0, width <= Int(UInt32.max), height <= Int(UInt32.max) else {
             throw SinterError.file(path: path, message: "cannot write a \(width)x\(height) PNG (width and height must be positive)")
         }
-        guard pixels.count == width * height * channels else {
-            throw SinterError.file(path: path, message: "pixel count \(pixels.count) does not match \(width)x\(height)x\(channels) = \(width * height * channels)")
+        let (area, overflow1) = width.multipliedReportingOverflow(by: height)
+        let (size, overflow2) = area.multipliedReportingOverflow(by: channels)
+        guard !overflow1, !overflow2, pixels.count == size else {
+            throw SinterError.file(path: path, message: "pixel count \(pixels.count) does not match \(width)x\(height)x\(channels)\(overflow1 || overflow2 ? "" : " = \(size)")")
         }
         var image = png_image()
         image.version = UInt32(PNG_IMAGE_VERSION)

@@ -68,8 +68,14 @@ public enum Safetensors {
 
     // MARK: - Parsing
 
+    /// Headers longer than this are refused (the reference implementation's limit).
+    public static let maxHeaderLength = 100_000_000
+
     /// Validates the header completely before copying any tensor data, so a malformed file
-    /// fails with one specific message rather than a crash or a partial result.
+    /// fails with one specific message rather than a crash, a partial result or misread data:
+    /// the length is sane, the header is UTF-8 JSON (an object, no duplicate names), each entry
+    /// has a known dtype, a shape whose byte size matches its offsets, and the offsets tile the
+    /// data section exactly (no gap, no overlap, nothing left over).
     static func parse(_ buffer: UnsafeRawBufferPointer, path: String) throws -> (tensors: [String: HostTensor], metadata: [String: String]) {
         func fail(_ message: String) -> SinterError { .file(path: path, message: message) }
 
@@ -79,83 +85,72 @@ public enum Safetensors {
         var rawLength: UInt64 = 0
         withUnsafeMutableBytes(of: &rawLength) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[0..<8])) }
         let headerLength = UInt64(littleEndian: rawLength)
+        guard headerLength <= UInt64(maxHeaderLength) else {
+            throw fail("header length \(headerLength) is more than the limit of \(maxHeaderLength) bytes; the file is not safetensors or is damaged")
+        }
         guard headerLength <= UInt64(buffer.count - 8) else {
             throw fail("header length \(headerLength) exceeds the file size (\(buffer.count) bytes, \(buffer.count - 8) after the 8-byte length); the file is truncated or not safetensors")
         }
         let dataStart = 8 + Int(headerLength)
         let dataSize = buffer.count - dataStart
-        let headerBytes = Data(UnsafeRawBufferPointer(rebasing: buffer[8..<dataStart]))
+        let headerBytes = UnsafeRawBufferPointer(rebasing: buffer[8..<dataStart])
+        // A header length off by a few bytes usually shows up as one of these.
+        let lengthHint = "; is the header length (\(headerLength)) right?"
 
-        let json: Any
-        do {
-            json = try JSONSerialization.jsonObject(with: headerBytes, options: [])
-        } catch {
-            throw fail("header (\(headerLength) bytes) is not valid JSON: \(error.localizedDescription); header starts with \(excerpt(headerBytes))")
+        guard String(validating: headerBytes, as: UTF8.self) != nil else {
+            let bad = firstInvalidUTF8(headerBytes)
+            throw fail("header is not valid UTF-8 (at byte \(bad) of the header: '\(SinterError.excerpt(headerBytes[bad...].prefix(16)))')\(lengthHint)")
         }
-        guard let header = json as? [String: Any] else {
-            throw fail("header is not a JSON object (got \(jsonKind(json)))")
+        let json: HeaderJSON
+        do {
+            json = try HeaderJSON.parse(headerBytes)
+        } catch let error as HeaderJSON.SyntaxError {
+            let from = max(0, error.offset - 20)
+            throw fail("header (\(headerLength) bytes) is not valid JSON: \(error.message) at byte \(error.offset) of the header (near '\(SinterError.excerpt(headerBytes[from...].prefix(40)))')\(lengthHint)")
+        }
+        guard case let .object(header) = json else {
+            throw fail("header is not a JSON object (got \(json.kind))")
         }
 
         var metadata: [String: String] = [:]
-        if let meta = header["__metadata__"] {
-            guard let dict = meta as? [String: Any] else {
-                throw fail("\"__metadata__\" must be an object of strings, got \(jsonKind(meta))")
-            }
-            for (key, value) in dict {
-                guard let s = value as? String else {
-                    throw fail("\"__metadata__\" entry '\(key)' must be a string, got \(jsonKind(value))")
-                }
-                metadata[key] = s
-            }
-        }
-
-        struct Entry { var name: String; var storage: StorageType; var shape: [Int]; var begin: Int; var end: Int }
         var entries: [Entry] = []
-        // Sorted so that with several problems the reported one does not depend on hash order.
-        for name in header.keys.sorted() where name != "__metadata__" {
-            guard let info = header[name] as? [String: Any] else {
-                throw fail("tensor '\(name)': header entry must be an object with dtype, shape and data_offsets, got \(jsonKind(header[name]!))")
+        for (name, value) in header {
+            if name == "__metadata__" {
+                guard case let .object(pairs) = value else {
+                    throw fail("\"__metadata__\" must be an object of strings, got \(value.kind)")
+                }
+                for (key, item) in pairs {
+                    guard case let .string(s) = item else {
+                        throw fail("\"__metadata__\" entry '\(SinterError.excerpt(key))' must be a string, got \(item.kind)")
+                    }
+                    metadata[key] = s
+                }
+                continue
             }
-            guard let dtypeName = info["dtype"] as? String else {
-                throw fail("tensor '\(name)': missing or non-string \"dtype\"")
+            let e = try entry(name, value, fail: fail)
+            guard e.end <= dataSize else {
+                throw fail("tensor '\(SinterError.excerpt(name))': data_offsets [\(e.begin), \(e.end)] out of range: the data section is \(dataSize) bytes")
             }
-            guard let storage = StorageType(rawValue: dtypeName) else {
-                let known = StorageType.allCases.map(\.rawValue).joined(separator: ", ")
-                throw fail("tensor '\(name)': unknown dtype '\(dtypeName)' (supported: \(known))")
-            }
-            guard let shapeList = info["shape"] as? [Any],
-                  let shape = shapeList.map(jsonInt).reduce(Optional([Int]()), { acc, v in
-                      guard var a = acc, let v = v, v >= 0 else { return nil }
-                      a.append(v); return a
-                  })
-            else {
-                throw fail("tensor '\(name)': shape must be a list of non-negative integers, got \(jsonText(info["shape"]))")
-            }
-            guard let offsetList = info["data_offsets"] as? [Any], offsetList.count == 2,
-                  let begin = jsonInt(offsetList[0]), let end = jsonInt(offsetList[1])
-            else {
-                throw fail("tensor '\(name)': data_offsets must be a pair [begin, end] of integers, got \(jsonText(info["data_offsets"]))")
-            }
-            guard begin >= 0, begin <= end, end <= dataSize else {
-                throw fail("tensor '\(name)': data_offsets [\(begin), \(end)] out of range: the data section is \(dataSize) bytes")
-            }
-            var elements = 1
-            for d in shape {
-                let (p, overflow) = elements.multipliedReportingOverflow(by: d)
-                guard !overflow else { throw fail("tensor '\(name)': shape \(shapeText(shape)) has too many elements") }
-                elements = p
-            }
-            let (expected, overflow) = elements.multipliedReportingOverflow(by: storage.byteSize)
-            guard !overflow, expected == end - begin else {
-                throw fail("tensor '\(name)': shape \(shapeText(shape)) with dtype \(storage.rawValue) needs \(overflow ? "too many" : String(expected)) bytes but data_offsets [\(begin), \(end)] hold \(end - begin)")
-            }
-            entries.append(Entry(name: name, storage: storage, shape: shape, begin: begin, end: end))
+            entries.append(e)
         }
 
-        // Two tensors sharing bytes would silently alias; empty tensors occupy no bytes.
-        let ranges = entries.filter { $0.end > $0.begin }.sorted { ($0.begin, $0.name) < ($1.begin, $1.name) }
-        for (a, b) in zip(ranges, ranges.dropFirst()) where b.begin < a.end {
-            throw fail("tensors '\(a.name)' data_offsets [\(a.begin), \(a.end)] and '\(b.name)' data_offsets [\(b.begin), \(b.end)] overlap (data section is \(dataSize) bytes)")
+        // The offsets must tile the data section: sorted by position, each tensor starts where
+        // the previous one ended (empty tensors occupy no bytes), and the last ends at the end.
+        let ordered = entries.sorted { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
+        var expected = 0
+        var previous: Entry?
+        for e in ordered {
+            if e.begin < expected, let p = previous {
+                throw fail("tensors '\(SinterError.excerpt(p.name))' data_offsets [\(p.begin), \(p.end)] and '\(SinterError.excerpt(e.name))' data_offsets [\(e.begin), \(e.end)] overlap (data section is \(dataSize) bytes)")
+            }
+            if e.begin > expected {
+                throw fail("tensor '\(SinterError.excerpt(e.name))' data_offsets [\(e.begin), \(e.end)] leave a gap: bytes [\(expected), \(e.begin)) of the data section belong to no tensor")
+            }
+            expected = e.end
+            previous = e
+        }
+        guard expected == dataSize else {
+            throw fail("the tensors' data_offsets cover \(expected) bytes but the data section (after the \(headerLength)-byte header) is \(dataSize) bytes\(lengthHint)")
         }
 
         var tensors: [String: HostTensor] = [:]
@@ -167,55 +162,86 @@ public enum Safetensors {
         return (tensors, metadata)
     }
 
+    /// One tensor's header entry, checked: dtype known, shape non-negative integers whose byte
+    /// size (computed without overflow) equals end - begin, offsets ordered.
+    private struct Entry { var name: String; var storage: StorageType; var shape: [Int]; var begin: Int; var end: Int }
+
+    private static func entry(_ name: String, _ value: HeaderJSON, fail: (String) -> SinterError) throws -> Entry {
+        let label = "tensor '\(SinterError.excerpt(name))'"
+        guard case let .object(fields) = value else {
+            throw fail("\(label): header entry must be an object with dtype, shape and data_offsets, got \(value.kind)")
+        }
+        func field(_ key: String) -> HeaderJSON? { fields.first { $0.key == key }?.value }
+        guard case let .string(dtypeName)? = field("dtype") else {
+            throw fail("\(label): missing or non-string \"dtype\"")
+        }
+        guard let storage = StorageType(rawValue: dtypeName) else {
+            let known = StorageType.allCases.map(\.rawValue).joined(separator: ", ")
+            throw fail("\(label): unknown dtype '\(SinterError.excerpt(dtypeName))' (supported: \(known))")
+        }
+        guard case let .array(shapeItems)? = field("shape"),
+              let shape = integers(shapeItems), shape.allSatisfy({ $0 >= 0 }) else {
+            throw fail("\(label): shape must be a list of non-negative integers, got \(field("shape")?.excerpt ?? "nothing (key missing)")")
+        }
+        guard case let .array(offsetItems)? = field("data_offsets"), let offsets = integers(offsetItems), offsets.count == 2 else {
+            throw fail("\(label): data_offsets must be a pair [begin, end] of integers, got \(field("data_offsets")?.excerpt ?? "nothing (key missing)")")
+        }
+        let begin = offsets[0], end = offsets[1]
+        guard begin >= 0, begin <= end else {
+            throw fail("\(label): data_offsets [\(begin), \(end)] out of range: begin must be non-negative and not after end")
+        }
+        var elements = 1
+        for d in shape {
+            let (p, overflow) = elements.multipliedReportingOverflow(by: d)
+            guard !overflow else { throw fail("\(label): shape \(shapeText(shape)) has more elements than fit in memory") }
+            elements = p
+        }
+        let (expected, overflow) = elements.multipliedReportingOverflow(by: storage.byteSize)
+        guard !overflow, expected == end - begin else {
+            throw fail("\(label): shape \(shapeText(shape)) with dtype \(storage.rawValue) needs \(overflow ? "more than Int.max" : String(expected)) bytes but data_offsets [\(begin), \(end)] hold \(end - begin)")
+        }
+        return Entry(name: name, storage: storage, shape: shape, begin: begin, end: end)
+    }
+
+    private static func integers(_ items: [HeaderJSON]) -> [Int]? {
+        var out: [Int] = []
+        for item in items {
+            guard case let .integer(v) = item else { return nil }
+            out.append(v)
+        }
+        return out
+    }
+
+    private static func firstInvalidUTF8(_ bytes: UnsafeRawBufferPointer) -> Int {
+        // Grow the prefix until it stops being valid; cheap enough for an error path.
+        var good = 0
+        var index = 0
+        while index < bytes.count {
+            let lead = bytes[index]
+            let length = lead < 0x80 ? 1 : lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2
+            let end = min(index + length, bytes.count)
+            if String(validating: UnsafeRawBufferPointer(rebasing: bytes[index..<end]), as: UTF8.self) == nil { return index }
+            index = end
+            good = index
+        }
+        return good
+    }
+
     // MARK: - Helpers
 
-    /// Memory-maps the file when possible so large files are not copied twice.
-    static func readFileData(path: String) throws -> Data {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw SinterError.file(path: path, message: "no such file")
+    /// Memory-maps the file when possible so large files are not copied twice. The path is
+    /// checked to be a regular file first (a FIFO would block, a directory gives a Foundation
+    /// error dump).
+    static func readFileData(path: String, maxBytes: Int = InputFile.defaultMaxBytes) throws -> Data {
+        let size = try InputFile.checkRegularFile(path, expected: "a safetensors file")
+        guard size <= maxBytes else {
+            throw SinterError.file(path: path, message: "is \(size) bytes, more than the limit of \(maxBytes) bytes for a safetensors file")
         }
-        if isDirectory.boolValue { throw SinterError.file(path: path, message: "is a directory, not a file") }
         do {
             return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch {
-            throw SinterError.file(path: path, message: "cannot read file: \(error.localizedDescription)")
+            throw SinterError.file(path: path, message: "cannot read file (\((error as NSError).localizedFailureReason ?? "I/O error")); expected a safetensors file")
         }
-    }
-
-    /// JSON numbers arrive as NSNumber; accept only integer-typed ones (not 1.5, 3.0 or true).
-    static func jsonInt(_ value: Any) -> Int? {
-        guard let n = value as? NSNumber else { return nil }
-        let type = String(cString: n.objCType)
-        guard type != "c", type != "d", type != "f", type != "B" else { return nil }
-        return value as? Int
-    }
-
-    static func jsonKind(_ value: Any) -> String {
-        switch value {
-        case is [String: Any]: return "an object"
-        case is [Any]: return "a list"
-        case is String: return "a string"
-        case is NSNull: return "null"
-        case is NSNumber: return "a number"
-        default: return "\(type(of: value))"
-        }
-    }
-
-    /// Compact JSON text of a header value for error messages.
-    static func jsonText(_ value: Any?) -> String {
-        guard let value else { return "nothing (key missing)" }
-        if JSONSerialization.isValidJSONObject([value]),
-           let data = try? JSONSerialization.data(withJSONObject: [value], options: [.fragmentsAllowed]),
-           let text = String(data: data, encoding: .utf8) {
-            return String(text.dropFirst().dropLast())
-        }
-        return "\(value)"
-    }
-
-    static func excerpt(_ data: Data) -> String {
-        let prefix = String(decoding: data.prefix(40), as: UTF8.self)
-        return "'\(prefix)\(data.count > 40 ? "..." : "")'"
     }
 
     /// A JSON string literal, escaping what JSON requires.
