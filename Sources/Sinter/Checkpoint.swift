@@ -31,15 +31,15 @@ public struct Checkpoint: Equatable {
     }
 
     public func write(to path: String) throws {
-        try AtomicFile.write(encoded(), to: path)
+        try AtomicFile.write(try encoded(), to: path)
     }
 
     /// The file's bytes: header, checksum and compressed payload.
-    public func encoded() -> [UInt8] {
+    public func encoded() throws -> [UInt8] {
         var meta = metadata
         meta["model"] = model
         meta["step"] = String(step)
-        return Self.seal(payload: Safetensors.encode(tensors, metadata: meta))
+        return Self.seal(payload: try Safetensors.encode(tensors, metadata: meta))
     }
 
     /// Wraps a payload (a safetensors file) in the checkpoint header with its checksum. Public

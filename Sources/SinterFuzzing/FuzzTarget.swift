@@ -12,7 +12,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     public func seeds() throws -> [[UInt8]] {
         switch self {
         case .safetensors:
-            return Self.tensorSets.map { Safetensors.encode($0, metadata: ["note": "seed"]) } + [Safetensors.encode([:])]
+            return try Self.tensorSets.map { try Safetensors.encode($0, metadata: ["note": "seed"]) } + [try Safetensors.encode([:])]
         case .idx:
             let plain = Self.idxImages
             return [plain, try Gzip.compress(plain), [0, 0, 8, 1, 0, 0, 0, 3, 7, 8, 9]]
@@ -36,7 +36,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .ir:
             return Self.irTexts.map { Array($0.utf8) }
         case .checkpoint:
-            return Self.tensorSets.map { Safetensors.encode($0, metadata: ["model": "fuzz", "step": "7", "seed": "1"]) }
+            return try Self.tensorSets.map { try Safetensors.encode($0, metadata: ["model": "fuzz", "step": "7", "seed": "1"]) }
         }
     }
 

@@ -35,13 +35,16 @@ public enum Safetensors {
         if tensors["__metadata__"] != nil {
             throw SinterError.file(path: path, message: "cannot write a tensor named '__metadata__' (the name is reserved for the header metadata)")
         }
-        try AtomicFile.write(encode(tensors, metadata: metadata), to: path)
+        try AtomicFile.write(try encode(tensors, metadata: metadata), to: path)
     }
 
     /// The complete file contents for `tensors`. The header is padded with spaces so the data
     /// section starts at a multiple of 8 bytes (aligned loads when the file is memory-mapped).
-    public static func encode(_ tensors: [String: HostTensor], metadata: [String: String] = [:]) -> [UInt8] {
-        precondition(tensors["__metadata__"] == nil, "'__metadata__' is not a valid tensor name")
+    public static func encode(_ tensors: [String: HostTensor], metadata: [String: String] = [:]) throws -> [UInt8] {
+        // A graph may name a parameter anything; the format reserves this one name.
+        if tensors["__metadata__"] != nil {
+            throw SinterError.file(path: "<safetensors>", message: "cannot write a tensor named '__metadata__' (the name is reserved for the header metadata)")
+        }
         let names = tensors.keys.sorted()
         var entries: [String] = []
         if !metadata.isEmpty {

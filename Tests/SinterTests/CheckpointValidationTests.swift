@@ -61,7 +61,7 @@ final class CheckpointValidationTests: XCTestCase {
     func assertRefused(_ checkpoint: Checkpoint, _ fragments: String..., file: StaticString = #filePath, line: UInt = #line) throws {
         let path = "/crafted/\(UUID().uuidString).sinter"
         let trainer = try makeTrainer()
-        XCTAssertThrowsError(try trainer.restore(try Checkpoint.decode(checkpoint.encoded(), path: path), path: path),
+        XCTAssertThrowsError(try trainer.restore(try Checkpoint.decode(try checkpoint.encoded(), path: path), path: path),
                              file: file, line: line) { error in
             XCTAssert(error is SinterError, "\(error)", file: file, line: line)
             let text = "\(error)"
@@ -73,14 +73,14 @@ final class CheckpointValidationTests: XCTestCase {
     func testGoodCheckpointRestores() throws {
         let good = try goodCheckpoint()
         let trainer = try makeTrainer()
-        try trainer.restore(try Checkpoint.decode(good.encoded(), path: "good"), path: "good")
+        try trainer.restore(try Checkpoint.decode(try good.encoded(), path: "good"), path: "good")
         XCTAssertEqual(trainer.step, 5)
         try trainer.runStep()
         XCTAssertEqual(audit.outside, [])
         // The state before any step (empty order) is valid too.
         let fresh = try makeTrainer().checkpoint()
         XCTAssertEqual(fresh.tensors["trainer.order"]?.count, 0)
-        try trainer.restore(try Checkpoint.decode(fresh.encoded(), path: "fresh"), path: "fresh")
+        try trainer.restore(try Checkpoint.decode(try fresh.encoded(), path: "fresh"), path: "fresh")
         XCTAssertEqual(trainer.step, 0)
     }
 
@@ -198,12 +198,12 @@ final class CheckpointValidationTests: XCTestCase {
     /// Metadata fields are checked when the file is decoded, before any model is involved.
     func testMetadataFieldsAreChecked() throws {
         let good = try goodCheckpoint()
-        func sealed(_ edit: (inout [String: String]) -> Void) -> [UInt8] {
+        func sealed(_ edit: (inout [String: String]) -> Void) throws -> [UInt8] {
             var meta = good.metadata
             meta["model"] = good.model
             meta["step"] = String(good.step)
             edit(&meta)
-            return Checkpoint.seal(payload: Safetensors.encode(good.tensors, metadata: meta))
+            return Checkpoint.seal(payload: try Safetensors.encode(good.tensors, metadata: meta))
         }
         func refused(_ bytes: [UInt8], _ fragments: String..., line: UInt = #line) {
             XCTAssertThrowsError(try Checkpoint.decode(bytes, path: "meta.sinter"), line: line) { error in
@@ -212,17 +212,17 @@ final class CheckpointValidationTests: XCTestCase {
                 for fragment in fragments { XCTAssert(text.contains(fragment), "'\(fragment)' not in: \(text)", line: line) }
             }
         }
-        XCTAssertNoThrow(try Checkpoint.decode(sealed { _ in }, path: "meta.sinter"))
-        refused(sealed { $0["step"] = "-3" }, "field 'step'", "'-3'")
-        refused(sealed { $0["step"] = "five" }, "field 'step'", "'five'")
-        refused(sealed { $0["step"] = "99999999999999999999" }, "field 'step'")
-        refused(sealed { $0["step"] = nil }, "field 'step'", "missing")
-        refused(sealed { $0["model"] = nil }, "field 'model'", "missing")
-        refused(sealed { $0["model"] = "" }, "field 'model'")
-        refused(sealed { $0["model"] = "evil\u{1B}[2J" }, "field 'model'", "\\u{1B}")
-        refused(sealed { $0["model"] = String(repeating: "m", count: 5000) }, "field 'model'", "...")
-        refused(sealed { $0["seed"] = "-1" }, "field 'seed'")
-        refused(sealed { $0["batch"] = "0" }, "field 'batch'")
+        XCTAssertNoThrow(try Checkpoint.decode(try sealed { _ in }, path: "meta.sinter"))
+        refused(try sealed { $0["step"] = "-3" }, "field 'step'", "'-3'")
+        refused(try sealed { $0["step"] = "five" }, "field 'step'", "'five'")
+        refused(try sealed { $0["step"] = "99999999999999999999" }, "field 'step'")
+        refused(try sealed { $0["step"] = nil }, "field 'step'", "missing")
+        refused(try sealed { $0["model"] = nil }, "field 'model'", "missing")
+        refused(try sealed { $0["model"] = "" }, "field 'model'")
+        refused(try sealed { $0["model"] = "evil\u{1B}[2J" }, "field 'model'", "\\u{1B}")
+        refused(try sealed { $0["model"] = String(repeating: "m", count: 5000) }, "field 'model'", "...")
+        refused(try sealed { $0["seed"] = "-1" }, "field 'seed'")
+        refused(try sealed { $0["batch"] = "0" }, "field 'batch'")
     }
 
     /// The library checks the file type before opening: a FIFO would block the read forever.
@@ -277,7 +277,7 @@ final class CheckpointValidationTests: XCTestCase {
     /// hash the payload, which dominates in a debug build.)
     func testFuzzedResealedCheckpointsOnlyThrow() throws {
         let good = try goodCheckpoint()
-        let payload = try Checkpoint.unseal(good.encoded(), path: "good")
+        let payload = try Checkpoint.unseal(try good.encoded(), path: "good")
         let headerLength = Int(payload[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * $1.offset) })
         let header = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(payload[8..<(8 + headerLength)])) as? [String: Any])
         // The data bytes of the trainer's state, where single-word edits make plausible orders.

@@ -45,13 +45,13 @@ final class SafetensorsTests: XCTestCase {
         XCTAssertEqual(read, tensors)
         XCTAssertEqual(metadata, ["case": "round-trip", "quote": "a\"b"])
         XCTAssertEqual(try Safetensors.read(path: file), tensors)
-        XCTAssertEqual(try Safetensors.read(data: Safetensors.encode(tensors), path: "<memory>"), tensors)
+        XCTAssertEqual(try Safetensors.read(data: try Safetensors.encode(tensors), path: "<memory>"), tensors)
     }
 
     func testScalarValuesSurvive() throws {
         let tensors = ["f": HostTensor(shape: [], floats: [3.25]), "d": HostTensor(shape: [], doubles: [-1e300]),
                        "i": HostTensor(shape: [], int32s: [-7])]
-        let read = try Safetensors.read(data: Safetensors.encode(tensors), path: "<memory>")
+        let read = try Safetensors.read(data: try Safetensors.encode(tensors), path: "<memory>")
         XCTAssertEqual(read["f"]?.floats, [3.25])
         XCTAssertEqual(read["d"]?.doubles, [-1e300])
         XCTAssertEqual(read["i"]?.doubles, [-7])
@@ -60,7 +60,7 @@ final class SafetensorsTests: XCTestCase {
 
     func testLayoutSortedContiguousAndAligned() throws {
         let tensors = ["b": sample(.u8, [3], seed: 1), "a": sample(.f64, [2], seed: 2), "c": sample(.i16, [5], seed: 3)]
-        let bytes = Safetensors.encode(tensors, metadata: ["k": "v"])
+        let bytes = try Safetensors.encode(tensors, metadata: ["k": "v"])
         let n = bytes[0..<8].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
         XCTAssertEqual((8 + n) % 8, 0, "data section must start 8-byte aligned")
         XCTAssertEqual(bytes.count, 8 + n + 16 + 3 + 10)
@@ -250,7 +250,7 @@ final class SafetensorsTests: XCTestCase {
         let old = ["old": HostTensor(shape: [1], floats: [1])]
         let new = ["new": HostTensor(shape: [3], floats: [1, 2, 3])]
         try Safetensors.write(old, to: file)
-        let encoded = Safetensors.encode(new)
+        let encoded = try Safetensors.encode(new)
         var tempSeen: String?
         try AtomicFile.write(encoded, to: file) { temp in
             tempSeen = temp
@@ -268,7 +268,7 @@ final class SafetensorsTests: XCTestCase {
         let old = ["old": HostTensor(shape: [1], floats: [1])]
         try Safetensors.write(old, to: file)
         struct Boom: Error {}
-        XCTAssertThrowsError(try AtomicFile.write(Safetensors.encode(["x": HostTensor(shape: [1], floats: [9])]), to: file) { _ in throw Boom() })
+        XCTAssertThrowsError(try AtomicFile.write(try Safetensors.encode(["x": HostTensor(shape: [1], floats: [9])]), to: file) { _ in throw Boom() })
         XCTAssertEqual(try Safetensors.read(path: file), old)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: tempDir.path), ["model.safetensors"])
 

@@ -1,4 +1,5 @@
 import Foundation
+import Sinter
 import SinterIO
 import SinterIR
 import XCTest
@@ -114,5 +115,17 @@ final class SafetensorsValidationTests: XCTestCase {
         let dtype = String(repeating: "\u{1b}[31m", count: 1000)
         assertRefused(file("{\"w\":{\"dtype\":\"\(dtype.replacingOccurrences(of: "\u{1b}", with: "\\u001b"))\",\"shape\":[2],\"data_offsets\":[0,8]}}", data: twoFloats),
                       "unknown dtype '\\x1b[31m")
+    }
+
+    /// The one name the format reserves: encoding it used to trap (a precondition), so a model
+    /// with a parameter of that name killed `sinter train` at its first checkpoint.
+    func testReservedNameIsAnErrorNotATrap() throws {
+        let tensors = ["__metadata__": HostTensor(shape: [1], floats: [1])]
+        XCTAssertThrowsError(try Safetensors.encode(tensors)) { error in
+            XCTAssertTrue("\(error)".contains("'__metadata__'"), "\(error)")
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("reserved-\(getpid()).sinter").path
+        XCTAssertThrowsError(try Checkpoint(model: "m", step: 1, tensors: tensors).write(to: path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path))
     }
 }
