@@ -38,14 +38,14 @@ typedef double sinter_vf64 __attribute__((vector_size(SINTER_VBYTES)));
 /* c + a * b, fused where the target has FMA. Generated code is compiled in ISO C mode, where
  * GCC does not contract a*b+c, so the fused form is asked for explicitly (intrinsics rather
  * than `#pragma GCC optimize`, which is fragile). */
-#if defined(__AVX512F__) || (defined(__FMA__) && defined(__AVX__))
+#if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
 static inline sinter_vf32 sinter_vfma_f32(sinter_vf32 c, sinter_vf32 a, sinter_vf32 b) {
 #if defined(__AVX512F__)
     return (sinter_vf32)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
 #elif defined(__FMA__) && defined(__AVX__)
-    return (sinter_vf32)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
+    return __builtin_ia32_vfmaddps256(a, b, c);
 #else
     return c + a * b;
 #endif
@@ -54,7 +54,7 @@ static inline sinter_vf64 sinter_vfma_f64(sinter_vf64 c, sinter_vf64 a, sinter_v
 #if defined(__AVX512F__)
     return (sinter_vf64)_mm512_fmadd_pd((__m512d)a, (__m512d)b, (__m512d)c);
 #elif defined(__FMA__) && defined(__AVX__)
-    return (sinter_vf64)_mm256_fmadd_pd((__m256d)a, (__m256d)b, (__m256d)c);
+    return __builtin_ia32_vfmaddpd256(a, b, c);
 #else
     return c + a * b;
 #endif
