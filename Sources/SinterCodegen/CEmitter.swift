@@ -80,7 +80,7 @@ public enum CEmitter {
             var locations: [String] = []
             for m in nodes where !locations.contains("\(graph[m].location)") { locations.append("\(graph[m].location)") }
             return KernelInfo(name: e.kernel.name, nodes: nodes, ops: nodes.map { graph[$0].op.rawValue },
-                              flops: nodes.reduce(0) { $0 + Cost.flops(graph, $1) }, bytes: e.bytes, locations: locations,
+                              flops: nodes.reduce(0) { SizeLimits.saturatingSum($0, Cost.flops(graph, $1)) }, bytes: e.bytes, locations: locations,
                               isEffect: e.kernel.isEffect)
         }
         return program

@@ -43,6 +43,11 @@ struct CWriter {
 /// Loops with at least this many element operations in total are worth spreading over threads.
 let parallelWorkThreshold = 1 << 15
 
+/// The product of loop trip counts, for comparing with `parallelWorkThreshold`: saturating,
+/// since a window op's work (outputs x window) can exceed Int even when every tensor is small
+/// enough to exist.
+func workCount(_ factors: Int...) -> Int { factors.reduce(1, SizeLimits.saturatingProduct) }
+
 extension DType {
     /// The C element type.
     var cType: String {
