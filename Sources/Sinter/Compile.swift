@@ -14,6 +14,11 @@ public struct CompileOptions {
     public var dumpDirectory: String?
     /// Fusion, memory planning, scheduling, profiling (`SINTER_NO_FUSE`, `SINTER_NO_PLAN`, ...).
     public var codegen = CodegenOptions.fromEnvironment()
+    /// Most bytes a compiled graph's buffers may take (`SINTER_MAX_BYTES`, e.g. `512M`); nil:
+    /// physical memory. See `MemoryGuard`.
+    public var memoryLimit: Int?
+    /// `SINTER_MAX_BYTES` as given when it is not a byte count (compileGraph refuses it).
+    var invalidMemoryLimit: String?
 
     public init() {}
 
@@ -25,6 +30,10 @@ public struct CompileOptions {
         }
         if let directory = environment["SINTER_DUMP"], !directory.isEmpty { options.dumpDirectory = directory }
         options.codegen = CodegenOptions.fromEnvironment(environment)
+        if let text = environment["SINTER_MAX_BYTES"], !text.isEmpty {
+            options.memoryLimit = MemoryGuard.parseByteCount(text)
+            if options.memoryLimit == nil { options.invalidMemoryLimit = text }
+        }
         return options
     }
 }
@@ -38,8 +47,14 @@ public func optimizeGraph(_ graph: Graph, options: CompileOptions = .fromEnviron
 
 /// Graph -> verified -> passes -> C -> compiled (cached) -> loaded. The one call most users need.
 public func compileGraph(_ graph: Graph, options: CompileOptions = .fromEnvironment()) throws -> Executable {
+    if let text = options.invalidMemoryLimit {
+        throw SinterError.runtime(message: "SINTER_MAX_BYTES='\(text.prefix(40))' is not a byte count (expected e.g. 1073741824, 512M or 8G)")
+    }
     let compilation = try compileProgram(graph, options: options)
-    let executable = try Runtime.compile(compilation.program)
+    let executable = try Runtime.compile(compilation.program, memoryLimit: options.memoryLimit)
+    for notice in executable.report.notices {
+        FileHandle.standardError.write(Data("sinter: \(notice)\n".utf8))
+    }
     if let directory = options.dumpDirectory {
         try CompilationDumper(directory: directory).write(compilation, report: executable.report)
     }
