@@ -71,12 +71,6 @@ public enum CText {
         return out + "\""
     }
 
-    /// A C identifier for node-derived names: `prefix` (a fixed C identifier chosen by the
-    /// emitter) followed by the index. Never derived from user text.
-    public static func identifier(_ prefix: StaticString, _ index: Int) -> String {
-        "\(prefix)\(index)"
-    }
-
     /// Refuses generated C holding anything a leaked name could bring: bytes outside printable
     /// ASCII and newline (a raw newline, NUL or Unicode in a name), `??` (trigraphs), or a
     /// backslash ending a line (a splice that could glue a comment end together). The emitter
