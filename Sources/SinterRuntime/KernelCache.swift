@@ -185,14 +185,20 @@ public final class KernelCache {
     }
 
     /// Takes a damaged entry out of the cache: first renamed aside in one step (so another process
-    /// sees the entry or nothing, never half of it), then deleted.
+    /// sees the entry or nothing, never half of it), then deleted. If what was renamed aside is
+    /// sound after all (another process found the same damage and published a rebuilt entry in
+    /// between), it is put back.
     private func discard(_ entry: URL) {
         let aside = directory.appendingPathComponent("tmp-damaged-\(UUID().uuidString)")
-        if rename(entry.path, aside.path) == 0 {
-            try? FileManager.default.removeItem(at: aside)
-        } else {
+        guard rename(entry.path, aside.path) == 0 else {
             try? FileManager.default.removeItem(at: entry)
+            return
         }
+        if CacheEntryCheck.problem(entry: aside, libraryName: Self.libraryName, abi: Self.abiVersion) == nil,
+           rename(aside.path, entry.path) == 0 {
+            return
+        }
+        try? FileManager.default.removeItem(at: aside)
     }
 
     private func writeSources(_ program: CProgram, description: String, command: String, into build: URL) throws {
