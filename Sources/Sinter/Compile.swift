@@ -14,6 +14,11 @@ public struct CompileOptions {
     public var dumpDirectory: String?
     /// Fusion, memory planning, scheduling, profiling (`SINTER_NO_FUSE`, `SINTER_NO_PLAN`, ...).
     public var codegen = CodegenOptions.fromEnvironment()
+    /// Most bytes a compiled graph's buffers may take (`SINTER_MAX_BYTES`, e.g. `512M`); nil:
+    /// physical memory. See `MemoryGuard`.
+    public var memoryLimit: Int?
+    /// `SINTER_MAX_BYTES` as given when it is not a byte count (compileGraph refuses it).
+    var invalidMemoryLimit: String?
 
     public init() {}
 
@@ -30,6 +35,10 @@ public struct CompileOptions {
         func set(_ name: String) -> Bool { environment[name].map { !["", "0", "false", "no"].contains($0.lowercased()) } ?? false }
         options.codegen.checkNumerics = set("SINTER_CHECK_NUMERICS")
         options.codegen.checkBounds = set("SINTER_CHECK_BOUNDS")
+        if let text = environment["SINTER_MAX_BYTES"], !text.isEmpty {
+            options.memoryLimit = MemoryGuard.parseByteCount(text)
+            if options.memoryLimit == nil { options.invalidMemoryLimit = text }
+        }
         return options
     }
 }
@@ -43,8 +52,14 @@ public func optimizeGraph(_ graph: Graph, options: CompileOptions = .fromEnviron
 
 /// Graph -> verified -> passes -> C -> compiled (cached) -> loaded. The one call most users need.
 public func compileGraph(_ graph: Graph, options: CompileOptions = .fromEnvironment()) throws -> Executable {
+    if let text = options.invalidMemoryLimit {
+        throw SinterError.runtime(message: "SINTER_MAX_BYTES='\(text.prefix(40))' is not a byte count (expected e.g. 1073741824, 512M or 8G)")
+    }
     let compilation = try compileProgram(graph, options: options)
-    let executable = try Runtime.compile(compilation.program)
+    let executable = try Runtime.compile(compilation.program, memoryLimit: options.memoryLimit)
+    for notice in executable.report.notices {
+        FileHandle.standardError.write(Data("sinter: \(notice)\n".utf8))
+    }
     if let directory = options.dumpDirectory {
         try CompilationDumper(directory: directory).write(compilation, report: executable.report)
     }

@@ -43,6 +43,11 @@ struct CWriter {
 /// Loops with at least this many element operations in total are worth spreading over threads.
 let parallelWorkThreshold = 1 << 15
 
+/// The product of loop trip counts, for comparing with `parallelWorkThreshold`: saturating,
+/// since a window op's work (outputs x window) can exceed Int even when every tensor is small
+/// enough to exist.
+func workCount(_ factors: Int...) -> Int { factors.reduce(1, SizeLimits.saturatingProduct) }
+
 extension DType {
     /// The C element type.
     var cType: String {
@@ -86,17 +91,23 @@ func cLiteral(_ value: Double, _ dtype: DType) -> String {
 /// A double literal for scalar arithmetic done in double.
 func cDouble(_ value: Double) -> String { cLiteral(value, .f64) }
 
-/// `/* %12 conv2d @ Graphs/X.swift:14 : f32[2,3] */`-style description of a node.
+/// `/* %12 conv2d @ Graphs/X.swift:14 : f32[2,3] */`-style description of a node. Op names, ids,
+/// numbers and types are the compiler's own; attribute keys, string values and the location come
+/// from the user and go through `CText.comment`.
 func describe(_ id: Int, _ node: Node) -> String {
     var text = "%\(id) \(node.op.rawValue)"
     if !node.operands.isEmpty { text += "(" + node.operands.map { "%\($0)" }.joined(separator: ", ") + ")" }
     let attrs = node.attrs.storage.filter { $0.key != "value" || node.op == .constant }
     if !attrs.isEmpty {
-        text += " {" + attrs.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + "}"
+        text += " {" + attrs.map { "\(CText.comment($0.key))=\(commentValue($0.value))" }.joined(separator: ", ") + "}"
     }
-    text += " : \(node.type) @ \(node.location)"
-    // Keep comments well formed whatever a name contains.
-    return text.replacingOccurrences(of: "*/", with: "* /")
+    text += " : \(node.type) @ \(CText.comment(node.location.file)):\(node.location.line)"
+    return text
+}
+
+private func commentValue(_ value: Attribute) -> String {
+    if case let .string(text) = value { return "\"" + CText.comment(text) + "\"" }
+    return value.description
 }
 
 /// Integer division rounding toward negative infinity (for static index arithmetic).

@@ -18,7 +18,7 @@ enum ConvKernels {
         var oh, ow: Int             // y
         var sh, sw, top, left: Int
         /// Multiply-adds of the full (unclipped) convolution.
-        var work: Int { n * oh * ow * co * kh * kw * ci }
+        var work: Int { workCount(n, oh, ow, co, kh, kw, ci) }
     }
 
     static func geometry(x: [Int], w: [Int], y: [Int], attrs: Attributes) throws -> Geometry {

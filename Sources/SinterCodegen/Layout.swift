@@ -38,6 +38,9 @@ struct Layout {
 
     init(_ graph: Graph, options: CodegenOptions = .fromEnvironment()) throws {
         self.graph = graph
+        // Sizes are trusted from here on (planner offsets, C index arithmetic): refuse a graph
+        // whose nodes overflow them, whether or not it went through the verifier.
+        try graph.checkTotalBytes()
         let live = graph.liveNodes()
         (paramOffsets, paramBytes) = MemoryPlanner.parameterBlock(graph)
         let outputs = Set(graph.outputs.map(\.node))

@@ -50,7 +50,7 @@ enum MatmulKernels {
         let block = 48
         let mBlocks = (d.m + block - 1) / block
         let tasks = d.batch * mBlocks
-        let parallel = tasks > 1 && d.batch * d.m * d.n * d.k >= parallelWorkThreshold
+        let parallel = tasks > 1 && workCount(d.batch, d.m, d.n, d.k) >= parallelWorkThreshold
         w.line("const sinter_kdims kd = {1, 1, \(d.k), 0, 0, \(a0), 0, 0, \(d.n)};")
         try w.loop("task", tasks, parallel: parallel) { w in
             w.line("const long bb = task / \(mBlocks), m0 = (task % \(mBlocks)) * \(block);")

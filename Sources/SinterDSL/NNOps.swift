@@ -65,7 +65,7 @@ public func upSample(_ x: Tensor, _ factor: Int = 2, file: String = #fileID, lin
     let (b, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     return x.reshaped([b, h, 1, w, 1, c], file: file, line: line)
         .broadcast(to: [b, h, factor, w, factor, c], file: file, line: line)
-        .reshaped([b, h * factor, w * factor, c], file: file, line: line)
+        .reshaped([b, SizeLimits.saturatingProduct(h, factor), SizeLimits.saturatingProduct(w, factor), c], file: file, line: line)
 }
 
 /// tf.image.resize bilinear: half-pixel centres, no antialias.

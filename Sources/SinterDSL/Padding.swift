@@ -6,12 +6,16 @@ public enum Padding: String, Sendable {
 
     /// (before, after) pads of a window op on an axis of size n. SAME: out = ceil(n/s),
     /// total = max((out-1)*s + k - n, 0), before = total/2, the extra one at the bottom/right.
+    /// A stride below 1 gives no pads; shape inference then refuses the stride itself. Sizes
+    /// too big for Int saturate, and shape inference refuses the result.
     public func pads(size n: Int, kernel k: Int, stride s: Int) -> (Int, Int) {
         switch self {
         case .valid: return (0, 0)
         case .same:
-            let out = (n + s - 1) / s
-            let total = Swift.max((out - 1) * s + k - n, 0)
+            guard s >= 1, n >= 0, k >= 0 else { return (0, 0) }
+            let out = n / s + (n % s == 0 ? 0 : 1)
+            let reach = SizeLimits.saturatingSum(SizeLimits.saturatingProduct(out - 1, s), k)
+            let total = Swift.max(reach - n, 0)
             return (total / 2, total - total / 2)
         }
     }
@@ -20,8 +24,8 @@ public enum Padding: String, Sendable {
     /// n*s + max(k - s, 0) for VALID.
     public func transposedSize(size n: Int, kernel k: Int, stride s: Int) -> Int {
         switch self {
-        case .same: return n * s
-        case .valid: return n * s + Swift.max(k - s, 0)
+        case .same: return SizeLimits.saturatingProduct(n, s)
+        case .valid: return SizeLimits.saturatingSum(SizeLimits.saturatingProduct(n, s), Swift.max(k &- s, 0))
         }
     }
 }

@@ -24,10 +24,14 @@ extension Tensor {
     public func reshaped(_ shape: [Int], file: String = #fileID, line: Int = #line) -> Tensor {
         var shape = shape
         let location = SourceLocation(file: file, line: line)
+        if isPoisoned { return Tensor.poison(builder, TensorType(dtype, shape.map { Swift.max($0, 1) })) }
         if let hole = shape.firstIndex(of: -1) {
-            let known = shape.enumerated().filter { $0.offset != hole }.map(\.element).reduce(1, *)
-            guard known > 0, type.count % known == 0 else {
-                builder.record(.shape(op: "reshape", message: "cannot reshape \(type) to \(shapeText(shape))", location: location))
+            var rest = shape
+            rest.remove(at: hole)
+            // Only one -1, every other dimension positive, and a product that fits Int.
+            guard let known = SizeLimits.elementCount(rest), known > 0, type.count % known == 0 else {
+                builder.record(.shape(op: "reshape", message: "cannot reshape \(type) (\(type.count) elements) to \(shapeText(shape))",
+                                      location: location))
                 return Tensor.poison(builder, TensorType(dtype, shape.map { Swift.max($0, 1) }))
             }
             shape[hole] = type.count / known
@@ -60,7 +64,8 @@ extension Tensor {
         guard axis >= 0, axis < rank, count > 0, shape[axis] % count == 0 else {
             builder.record(.shape(op: "split", message: "cannot split axis \(axis) of \(type) into \(count) equal parts",
                                   location: SourceLocation(file: file, line: line)))
-            return Array(repeating: Tensor.poison(builder, type), count: Swift.max(count, 1))
+            // Enough poisoned parts for the caller to index, never a huge allocation.
+            return Array(repeating: Tensor.poison(builder, type), count: Swift.min(Swift.max(count, 1), 16))
         }
         let part = shape[axis] / count
         return (0..<count).map { index in

@@ -64,7 +64,9 @@ public final class Graph {
         do {
             type = try ShapeInference.infer(op, operandTypes, attrs, declared: declared)
         } catch let ShapeInference.Failure.message(message) {
-            throw SinterError.shape(op: op.rawValue, message: message, location: location)
+            // Sources are known by name: say which one is wrong.
+            let named = op.isSource && op != .constant ? (attrs["name"].flatMap { if case let .string(name) = $0 { return "'\(name)': " } else { return nil } } ?? "") : ""
+            throw SinterError.shape(op: op.rawValue, message: named + message, location: location)
         }
         if op.isSource && op != .constant {
             guard let name = attrs["name"].flatMap({ if case let .string(s) = $0 { return s } else { return nil } }) else {

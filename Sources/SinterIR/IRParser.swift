@@ -123,10 +123,10 @@ private struct IRParser {
             let index = try graph.add(op, operands, attrs, type: type, at: location)
             ids[id] = (index, c.line)
         } catch let SinterError.shape(op, message, _) {
-            throw c.error("\(op): \(message)")
+            throw c.error("%\(id) \(op): \(message)")
         } catch let SinterError.verify(message) {
             // Attribute accessors in ShapeInference report missing or mistyped attributes this way.
-            throw c.error("\(opName): \(message)")
+            throw c.error("%\(id) \(opName): \(message)")
         }
     }
 
@@ -297,8 +297,10 @@ private struct Cursor {
         let typeEnd = chars[start...].firstIndex(of: "@") ?? chars.count
         let typeText = String(String.UnicodeScalarView(chars[start..<typeEnd])).trimmingSpaces()
         let malformed = error("malformed type '\(typeText)' (expected e.g. f32[2,3] or f32[])")
-        guard let dtype = DType(rawValue: word()),
-              let shape = try? intList("shape"), shape.allSatisfy({ $0 >= 0 }) else { throw malformed }
+        guard let dtype = DType(rawValue: word()), let shape = try? intList("shape") else { throw malformed }
+        if let negative = shape.first(where: { $0 < 0 }) {
+            throw error("malformed type '\(typeText)': the dimension \(negative) is negative")
+        }
         // The next thing must be `@` or the end, else e.g. `f32[2]x` would silently drop the `x`.
         skipSpaces()
         guard atEnd || peek() == "@" else { throw malformed }

@@ -6,7 +6,13 @@ public enum ShapeInference {
     static func fail(_ message: String) -> Failure { .message(message) }
 
     public static func infer(_ op: Op, _ operands: [TensorType], _ attrs: Attributes, declared: TensorType?) throws -> TensorType {
+        // Sizes first: the rules below use `count` and plain arithmetic on dimensions.
+        for (i, operand) in operands.enumerated() {
+            if let problem = SizeLimits.problem(with: operand) { throw fail("operand \(i): \(problem)") }
+        }
+        if let declared, let problem = SizeLimits.problem(with: declared) { throw fail("declared type: \(problem)") }
         let result = try rule(op, operands, attrs, declared)
+        if let problem = SizeLimits.problem(with: result) { throw fail("result: \(problem)") }
         if let declared, declared != result {
             throw fail("declared type \(declared) but operands give \(result)")
         }
@@ -53,8 +59,8 @@ public enum ShapeInference {
 
     /// Output size of a window op (conv, pool) along one spatial axis.
     static func windowOut(_ n: Int, _ k: Int, _ s: Int, _ before: Int, _ after: Int) throws -> Int {
-        let padded = n + before + after
-        guard k >= 1, s >= 1, before >= 0, after >= 0, padded >= k else {
+        guard let padded = SizeLimits.sum(n, before).flatMap({ SizeLimits.sum($0, after) }),
+              k >= 1, s >= 1, before >= 0, after >= 0, padded >= k else {
             throw fail("window \(k) stride \(s) pads (\(before),\(after)) do not fit size \(n)")
         }
         return (padded - k) / s + 1
@@ -160,7 +166,10 @@ public enum ShapeInference {
                       zip(other.shape, t[0].shape).enumerated().allSatisfy({ $0.offset == axis || $0.element.0 == $0.element.1 }) else {
                     throw fail("cannot concatenate \(shapeText(t[0].shape)) and \(shapeText(other.shape)) on axis \(axis)")
                 }
-                shape[axis] += other.shape[axis]
+                guard let sum = SizeLimits.sum(shape[axis], other.shape[axis]) else {
+                    throw fail("concatenating on axis \(axis) overflows Int (\(t.map { shapeText($0.shape) }.joined(separator: ", ")))")
+                }
+                shape[axis] = sum
             }
             return TensorType(t[0].dtype, shape)
         case .slice:
@@ -184,7 +193,12 @@ public enum ShapeInference {
                     throw fail("reflect padding \(pads[2 * axis]),\(pads[2 * axis + 1]) must be smaller than axis \(axis) of size \(n)")
                 }
             }
-            return TensorType(t[0].dtype, t[0].shape.enumerated().map { $1 + pads[2 * $0] + pads[2 * $0 + 1] })
+            return TensorType(t[0].dtype, try t[0].shape.enumerated().map { axis, n in
+                guard let size = SizeLimits.sum(n, pads[2 * axis]).flatMap({ SizeLimits.sum($0, pads[2 * axis + 1]) }) else {
+                    throw fail("pads \(pads) on axis \(axis) of size \(n) overflow Int")
+                }
+                return size
+            })
         case .reverse:
             try count(1, t)
             _ = try normalizedAxes(try attrs.ints("axes"), rank: t[0].rank)

@@ -65,6 +65,8 @@ public func verify(_ graph: Graph) throws {
         }
     }
 
+    try graph.checkTotalBytes()
+
     var outputNames = Set<String>()
     for output in graph.outputs {
         guard output.node >= 0 && output.node < nodes.count else {

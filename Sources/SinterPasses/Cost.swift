@@ -12,27 +12,27 @@ public enum Cost {
             let a = graph[node.operands[0]].type.shape
             let transposeA = node.attrs.bool("transpose_a", default: false)
             let k = transposeA ? a[a.count - 2] : a[a.count - 1]
-            return 2 * out * k
+            return product(2, out, k)
         case .conv2d:
             let w = graph[node.operands[1]].type.shape
-            return 2 * out * w[0] * w[1] * w[2]
+            return product(2, out, w[0], w[1], w[2])
         case .conv2dInputGrad:
             // Same multiply-adds as the forward conv producing the gradient's shape.
             let dy = graph[node.operands[0]].type, w = graph[node.operands[1]].type.shape
-            return 2 * dy.count * w[0] * w[1] * w[2]
+            return product(2, dy.count, w[0], w[1], w[2])
         case .conv2dFilterGrad:
             let dy = graph[node.operands[1]].type
-            return 2 * dy.count * node.type.shape[0] * node.type.shape[1] * node.type.shape[2]
+            return product(2, dy.count, node.type.shape[0], node.type.shape[1], node.type.shape[2])
         case .maxPool, .avgPool:
             let window = (try? node.attrs.ints("window")) ?? [1, 1]
-            return out * window[0] * window[1]
+            return product(out, window[0], window[1])
         case .maxPoolGrad, .avgPoolGrad:
-            return graph[node.operands[node.op == .maxPoolGrad ? 1 : 0]].type.count * 4
+            return product(graph[node.operands[node.op == .maxPoolGrad ? 1 : 0]].type.count, 4)
         case .reduceSum, .reduceMean, .reduceMax:
             return graph[node.operands[0]].type.count
-        case .adamUpdate: return out * 10
-        case .rmspropUpdate: return out * 6
-        case .sgdUpdate: return out * 3
+        case .adamUpdate: return product(out, 10)
+        case .rmspropUpdate: return product(out, 6)
+        case .sgdUpdate: return product(out, 3)
         case _ where node.op.isElementwise: return out
         default: return 0
         }
@@ -46,7 +46,10 @@ public enum Cost {
         return reads + (node.op.isEffect ? graph[node.operands[0]].type.byteSize : node.type.byteSize)
     }
 
+    /// Flop counts of a huge (hostile or not) graph can exceed Int: they saturate at Int.max.
+    private static func product(_ factors: Int...) -> Int { factors.reduce(1, SizeLimits.saturatingProduct) }
+
     public static func totalFlops(_ graph: Graph) -> Int {
-        graph.nodes.indices.map { flops(graph, $0) }.reduce(0, +)
+        graph.nodes.indices.map { flops(graph, $0) }.reduce(0, SizeLimits.saturatingSum)
     }
 }

@@ -6,14 +6,17 @@ import SinterCodegen
 public enum Runtime {
     /// Compiles (or fetches from the cache) and loads `program`, configured from the process
     /// environment (`SINTER_CC`, `SINTER_CFLAGS`, `SINTER_NO_CACHE`, `XDG_CACHE_HOME`).
-    public static func compile(_ program: CProgram) throws -> Executable {
-        try compile(program, cache: KernelCache())
+    /// `memoryLimit`: see `MemoryGuard` (nil: physical memory).
+    public static func compile(_ program: CProgram, memoryLimit: Int? = nil) throws -> Executable {
+        try MemoryGuard.check(program, limit: memoryLimit)
+        return try compile(program, cache: KernelCache(), memoryLimit: memoryLimit)
     }
 
     /// Same, with an explicit cache (tests, or callers that compile many programs and want to
-    /// resolve the compiler once).
-    public static func compile(_ program: CProgram, cache: KernelCache) throws -> Executable {
+    /// resolve the compiler once). A program that cannot fit is refused before the C compiler runs.
+    public static func compile(_ program: CProgram, cache: KernelCache, memoryLimit: Int? = nil) throws -> Executable {
+        try MemoryGuard.check(program, limit: memoryLimit)
         let report = try cache.compile(program)
-        return try Executable(program: program, report: report)
+        return try Executable(program: program, report: report, memoryLimit: memoryLimit)
     }
 }

@@ -25,15 +25,28 @@ public final class Executable {
     private let outputBuffers: [UnsafeMutableRawPointer]
     private let persistentIndex: [String: Int]
 
-    public init(program: CProgram, report: CompileReport) throws {
+    /// - Parameter memoryLimit: the most bytes the buffers may take (nil: physical memory);
+    ///   see `MemoryGuard`. Checked before anything is loaded or allocated.
+    public init(program: CProgram, report: CompileReport, memoryLimit: Int? = nil) throws {
         try Self.validate(program)
+        try MemoryGuard.check(program, limit: memoryLimit)
         library = try SharedLibrary(path: report.libraryPath)
         self.program = program
         self.report = report
-        arena = alignedAllocate(program.arenaBytes)
-        params = alignedAllocate(program.paramBlockBytes)
-        inputBuffers = program.inputs.map { alignedAllocate($0.type.byteSize) }
-        outputBuffers = program.outputs.map { alignedAllocate($0.type.byteSize) }
+        // All or nothing: a failed allocation frees the ones before it.
+        var allocated: [UnsafeMutableRawPointer] = []
+        func allocate(_ bytes: Int, _ what: String) throws -> UnsafeMutableRawPointer {
+            guard let pointer = alignedAllocate(bytes) else {
+                for earlier in allocated { free(earlier) }
+                throw SinterError.runtime(message: "out of memory allocating \(bytes) bytes for the \(what)")
+            }
+            allocated.append(pointer)
+            return pointer
+        }
+        arena = try allocate(program.arenaBytes, "arena")
+        params = try allocate(program.paramBlockBytes, "parameter block")
+        inputBuffers = try program.inputs.map { try allocate($0.type.byteSize, "input '\($0.name)'") }
+        outputBuffers = try program.outputs.map { try allocate($0.type.byteSize, "output '\($0.name)'") }
         let ioCount = program.inputs.count + program.outputs.count
         io = UnsafeMutablePointer.allocate(capacity: max(1, ioCount))
         for (index, buffer) in (inputBuffers + outputBuffers).enumerated() { io[index] = buffer }
@@ -65,7 +78,11 @@ public final class Executable {
             }
         }
         for slot in program.persistent {
-            let end = slot.offset + slot.type.byteSize
+            guard let count = SizeLimits.elementCount(slot.type.shape),
+                  let bytes = Optional(count.multipliedReportingOverflow(by: slot.type.dtype.byteSize)), !bytes.overflow,
+                  let end = SizeLimits.sum(slot.offset, bytes.partialValue) else {
+                throw fail("persistent '\(slot.name)' (\(slot.type)) at offset \(slot.offset) does not fit in Int bytes")
+            }
             guard slot.offset >= 0, end <= program.paramBlockBytes else {
                 throw fail("persistent '\(slot.name)' (\(slot.type)) at offset \(slot.offset) ends at byte \(end), past the \(program.paramBlockBytes)-byte parameter block")
             }
@@ -237,14 +254,13 @@ public final class Executable {
 }
 
 /// Zeroed memory aligned to `Executable.alignment`, at least one alignment unit long (so a
-/// zero-size buffer is still a valid, distinct pointer) and rounded up to whole units.
-private func alignedAllocate(_ bytes: Int) -> UnsafeMutableRawPointer {
+/// zero-size buffer is still a valid, distinct pointer) and rounded up to whole units; nil when
+/// the system refuses (MemoryGuard has checked the sizes fit in Int).
+private func alignedAllocate(_ bytes: Int) -> UnsafeMutableRawPointer? {
     let alignment = Executable.alignment
     let size = max(alignment, (bytes + alignment - 1) / alignment * alignment)
     var pointer: UnsafeMutableRawPointer?
-    guard posix_memalign(&pointer, alignment, size) == 0, let pointer else {
-        fatalError("out of memory allocating \(size) bytes")
-    }
+    guard posix_memalign(&pointer, alignment, size) == 0, let pointer else { return nil }
     memset(pointer, 0, size)
     return pointer
 }

@@ -16,14 +16,19 @@ public struct CompileReport: Sendable, Equatable {
     public var seconds: Double
     /// The compile command, shell-quoted, run inside `directory` (paths in it are relative).
     public var command: String
+    /// One-line notices for the user (a damaged cache entry that was rebuilt); the library never
+    /// prints them itself.
+    public var notices: [String]
 
-    public init(key: String, libraryPath: String, directory: String, cacheHit: Bool, seconds: Double, command: String) {
+    public init(key: String, libraryPath: String, directory: String, cacheHit: Bool, seconds: Double, command: String,
+                notices: [String] = []) {
         self.key = key
         self.libraryPath = libraryPath
         self.directory = directory
         self.cacheHit = cacheHit
         self.seconds = seconds
         self.command = command
+        self.notices = notices
     }
 }
 
@@ -32,7 +37,10 @@ public struct CompileReport: Sendable, Equatable {
 ///
 /// Location: `$XDG_CACHE_HOME/sinter`, else `$HOME/.cache/sinter`. Entry layout:
 ///
-///     <cache>/<key[0..2]>/<key>/kernel.c, include/<headers>, kernel.so, command.txt, key.txt
+///     <cache>/<key[0..2]>/<key>/kernel.c, include/<headers>, kernel.so, command.txt, key.txt, library.txt
+///
+/// `library.txt` holds the ABI and the size and SHA-256 of `kernel.so`; a hit is checked against
+/// it before dlopen, and a damaged entry is removed and rebuilt (see `CacheEntryCheck`).
 ///
 /// The key is the SHA-256 of `key.txt`, a readable description of everything that determines the
 /// library: runtime ABI version, compiler identity, flags, CPU features (because of
@@ -126,14 +134,21 @@ public final class KernelCache {
         let fm = FileManager.default
         let final = entryDirectory(forKey: key)
 
+        var notices: [String] = []
         if cachingEnabled {
             if fm.fileExists(atPath: final.appendingPathComponent(Self.libraryName).path) {
-                return CompileReport(key: key, libraryPath: final.appendingPathComponent(Self.libraryName).path,
-                                     directory: final.path, cacheHit: true, seconds: elapsed(), command: command)
+                guard let problem = CacheEntryCheck.problem(entry: final, libraryName: Self.libraryName, abi: Self.abiVersion) else {
+                    return CompileReport(key: key, libraryPath: final.appendingPathComponent(Self.libraryName).path,
+                                         directory: final.path, cacheHit: true, seconds: elapsed(), command: command)
+                }
+                notices.append("kernel cache entry \(final.path) is damaged (\(problem)); removed it and rebuilt it")
+                discard(final)
+            } else if fm.fileExists(atPath: final.path) {
+                // An entry without a library was damaged by hand (rename never publishes half an
+                // entry); clear it so the rename below can succeed.
+                notices.append("kernel cache entry \(final.path) has no \(Self.libraryName); removed it and rebuilt it")
+                discard(final)
             }
-            // An entry without a library was damaged by hand (rename never publishes half an
-            // entry); clear it so the rename below can succeed.
-            if fm.fileExists(atPath: final.path) { try? fm.removeItem(at: final) }
             removeStaleTemporaries()
         }
 
@@ -144,10 +159,16 @@ public final class KernelCache {
         guard result.succeeded else {
             throw failure(result, command: command, build: build, key: key)
         }
+        do {
+            try CacheEntryCheck.write(libraryIn: build, libraryName: Self.libraryName, abi: Self.abiVersion)
+        } catch {
+            try? fm.removeItem(at: build)
+            throw error
+        }
 
         guard cachingEnabled else {
             return CompileReport(key: key, libraryPath: build.appendingPathComponent(Self.libraryName).path,
-                                 directory: build.path, cacheHit: false, seconds: elapsed(), command: command)
+                                 directory: build.path, cacheHit: false, seconds: elapsed(), command: command, notices: notices)
         }
         try? fm.createDirectory(at: final.deletingLastPathComponent(), withIntermediateDirectories: true)
         if rename(build.path, final.path) != 0 {
@@ -160,7 +181,24 @@ public final class KernelCache {
             }
         }
         return CompileReport(key: key, libraryPath: final.appendingPathComponent(Self.libraryName).path,
-                             directory: final.path, cacheHit: false, seconds: elapsed(), command: command)
+                             directory: final.path, cacheHit: false, seconds: elapsed(), command: command, notices: notices)
+    }
+
+    /// Takes a damaged entry out of the cache: first renamed aside in one step (so another process
+    /// sees the entry or nothing, never half of it), then deleted. If what was renamed aside is
+    /// sound after all (another process found the same damage and published a rebuilt entry in
+    /// between), it is put back.
+    private func discard(_ entry: URL) {
+        let aside = directory.appendingPathComponent("tmp-damaged-\(UUID().uuidString)")
+        guard rename(entry.path, aside.path) == 0 else {
+            try? FileManager.default.removeItem(at: entry)
+            return
+        }
+        if CacheEntryCheck.problem(entry: aside, libraryName: Self.libraryName, abi: Self.abiVersion) == nil,
+           rename(aside.path, entry.path) == 0 {
+            return
+        }
+        try? FileManager.default.removeItem(at: aside)
     }
 
     private func writeSources(_ program: CProgram, description: String, command: String, into build: URL) throws {
