@@ -13,9 +13,19 @@ public struct CompilationDumper {
 
     public init(directory: String) { self.directory = directory }
 
+    /// The graph's name as one path component: a name from an IR file may hold `/`, `..`,
+    /// control bytes or thousands of characters, and must not choose where the dump goes.
+    public static func folderName(_ graphName: String) -> String {
+        let safe = String(graphName.unicodeScalars.prefix(64).map { scalar -> Character in
+            let c = Character(scalar)
+            return scalar.isASCII && (c.isLetter || c.isNumber || c == "_" || c == "-") ? c : "_"
+        })
+        return safe.isEmpty ? "graph" : safe
+    }
+
     @discardableResult
     public func write(_ compilation: Compilation, report: CompileReport) throws -> String {
-        let folder = "\(directory)/\(compilation.optimized.name)-\(report.key.prefix(12))"
+        let folder = "\(directory)/\(Self.folderName(compilation.optimized.name))-\(report.key.prefix(12))"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         func put(_ name: String, _ text: String) throws {
             do { try text.write(toFile: "\(folder)/\(name)", atomically: true, encoding: .utf8) } catch {

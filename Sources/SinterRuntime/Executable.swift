@@ -45,8 +45,8 @@ public final class Executable {
         }
         arena = try allocate(program.arenaBytes, "arena")
         params = try allocate(program.paramBlockBytes, "parameter block")
-        inputBuffers = try program.inputs.map { try allocate($0.type.byteSize, "input '\($0.name)'") }
-        outputBuffers = try program.outputs.map { try allocate($0.type.byteSize, "output '\($0.name)'") }
+        inputBuffers = try program.inputs.map { try allocate($0.type.byteSize, "input \(quoted($0.name))") }
+        outputBuffers = try program.outputs.map { try allocate($0.type.byteSize, "output \(quoted($0.name))") }
         let ioCount = program.inputs.count + program.outputs.count
         io = UnsafeMutablePointer.allocate(capacity: max(1, ioCount))
         for (index, buffer) in (inputBuffers + outputBuffers).enumerated() { io[index] = buffer }
@@ -73,21 +73,21 @@ public final class Executable {
         for (role, slots) in [("persistent", program.persistent), ("input", program.inputs), ("output", program.outputs)] {
             var seen = Set<String>()
             for slot in slots {
-                guard seen.insert(slot.name).inserted else { throw fail("\(role) '\(slot.name)' appears twice") }
-                guard slot.type.shape.allSatisfy({ $0 >= 0 }) else { throw fail("\(role) '\(slot.name)' has shape \(slot.type)") }
+                guard seen.insert(slot.name).inserted else { throw fail("\(role) \(quoted(slot.name)) appears twice") }
+                guard slot.type.shape.allSatisfy({ $0 >= 0 }) else { throw fail("\(role) \(quoted(slot.name)) has shape \(slot.type)") }
             }
         }
         for slot in program.persistent {
             guard let count = SizeLimits.elementCount(slot.type.shape),
                   let bytes = Optional(count.multipliedReportingOverflow(by: slot.type.dtype.byteSize)), !bytes.overflow,
                   let end = SizeLimits.sum(slot.offset, bytes.partialValue) else {
-                throw fail("persistent '\(slot.name)' (\(slot.type)) at offset \(slot.offset) does not fit in Int bytes")
+                throw fail("persistent \(quoted(slot.name)) (\(slot.type)) at offset \(slot.offset) does not fit in Int bytes")
             }
             guard slot.offset >= 0, end <= program.paramBlockBytes else {
-                throw fail("persistent '\(slot.name)' (\(slot.type)) at offset \(slot.offset) ends at byte \(end), past the \(program.paramBlockBytes)-byte parameter block")
+                throw fail("persistent \(quoted(slot.name)) (\(slot.type)) at offset \(slot.offset) ends at byte \(end), past the \(program.paramBlockBytes)-byte parameter block")
             }
             guard slot.offset % slot.type.dtype.byteSize == 0 else {
-                throw fail("persistent '\(slot.name)' offset \(slot.offset) is not aligned to its \(slot.type.dtype) elements")
+                throw fail("persistent \(quoted(slot.name)) offset \(slot.offset) is not aligned to its \(slot.type.dtype) elements")
             }
         }
     }
@@ -99,15 +99,18 @@ public final class Executable {
     public func run(_ inputs: [String: HostTensor]) throws -> [String: HostTensor] {
         let missing = program.inputs.filter { inputs[$0.name] == nil }
         if !missing.isEmpty {
-            let needed = missing.map { "'\($0.name)' (\($0.type))" }.joined(separator: ", ")
-            let given = inputs.keys.sorted().map { "'\($0)'" }.joined(separator: ", ")
+            let needed = missing.map { "\(quoted($0.name)) (\($0.type))" }.joined(separator: ", ")
+            // Names given come from a file: cut each, and list a readable number of them.
+            let givenNames = inputs.keys.sorted()
+            let given = givenNames.prefix(20).map(quoted).joined(separator: ", ")
+                + (givenNames.count > 20 ? " and \(givenNames.count - 20) more" : "")
             throw SinterError.runtime(message: "missing input\(missing.count == 1 ? "" : "s") \(needed); given: \(given.isEmpty ? "none" : given); "
-                + "the program takes: \(program.inputs.map { "'\($0.name)' (\($0.type))" }.joined(separator: ", "))")
+                + "the program takes: \(program.inputs.map { "\(quoted($0.name)) (\($0.type))" }.joined(separator: ", "))")
         }
         for (index, slot) in program.inputs.enumerated() {
             let tensor = inputs[slot.name]!
             guard tensor.shape == slot.type.shape else {
-                throw SinterError.runtime(message: "input '\(slot.name)': expected \(slot.type), given shape \(shapeText(tensor.shape)) (\(tensor.storage.rawValue))")
+                throw SinterError.runtime(message: "input \(quoted(slot.name)): expected \(slot.type), given shape \(shapeText(tensor.shape)) (\(tensor.storage.rawValue))")
             }
             copyIn(tensor, as: slot.type.dtype, to: inputBuffers[index])
         }
@@ -147,7 +150,7 @@ public final class Executable {
 
     private func slot(_ name: String) throws -> CProgram.Slot {
         guard let index = persistentIndex[name] else {
-            throw SinterError.runtime(message: "no persistent tensor named '\(name)'; the program has: \(persistentNames.map { "'\($0)'" }.joined(separator: ", "))")
+            throw SinterError.runtime(message: "no persistent tensor named \(quoted(name)); the program has: \(persistentNames.map(quoted).joined(separator: ", "))")
         }
         return program.persistent[index]
     }
@@ -173,7 +176,7 @@ public final class Executable {
             let missing = program.persistent.filter { tensors[$0.name] == nil }
             if !missing.isEmpty {
                 throw SinterError.runtime(message: "missing \(missing.count) persistent tensor\(missing.count == 1 ? "" : "s"): "
-                    + missing.map { "'\($0.name)' (\($0.type))" }.joined(separator: ", "))
+                    + missing.map { "\(quoted($0.name)) (\($0.type))" }.joined(separator: ", "))
             }
         }
         for slot in program.persistent { if let value = tensors[slot.name] { try checkShape(slot, value) } }
@@ -205,7 +208,7 @@ public final class Executable {
 
     private func checkShape(_ slot: CProgram.Slot, _ value: HostTensor) throws {
         guard value.shape == slot.type.shape else {
-            throw SinterError.runtime(message: "persistent '\(slot.name)': expected shape \(shapeText(slot.type.shape)) (\(slot.type)), given shape \(shapeText(value.shape)) (\(value.storage.rawValue))")
+            throw SinterError.runtime(message: "persistent \(quoted(slot.name)): expected shape \(shapeText(slot.type.shape)) (\(slot.type)), given shape \(shapeText(value.shape)) (\(value.storage.rawValue))")
         }
     }
 
@@ -217,11 +220,11 @@ public final class Executable {
         for slot in program.persistent {
             let text = slot.initializer ?? "zeros"
             guard let initializer = ParameterInitializer(text) else {
-                throw SinterError.runtime(message: "persistent '\(slot.name)' (\(slot.type)): unknown initializer '\(text)'; "
+                throw SinterError.runtime(message: "persistent \(quoted(slot.name)) (\(slot.type)): unknown initializer \(quoted(text)); "
                     + "known: zeros, ones, glorot_uniform, he_normal, normal:<std>, uniform:<low>:<high>")
             }
             if slot.type.dtype == .i32 && initializer != .zeros && initializer != .ones {
-                throw SinterError.runtime(message: "persistent '\(slot.name)' (\(slot.type)): initializer '\(text)' is not defined for i32; use zeros or ones")
+                throw SinterError.runtime(message: "persistent \(quoted(slot.name)) (\(slot.type)): initializer \(quoted(text)) is not defined for i32; use zeros or ones")
             }
             plans.append((slot, initializer))
         }
@@ -252,6 +255,10 @@ public final class Executable {
         }
     }
 }
+
+/// A name in an error message: names come from IR and safetensors files, so they are cut and
+/// their control bytes escaped (SinterError.excerpt) before they reach a terminal.
+private func quoted(_ name: String) -> String { "'\(SinterError.excerpt(name.utf8))'" }
 
 /// Zeroed memory aligned to `Executable.alignment`, at least one alignment unit long (so a
 /// zero-size buffer is still a valid, distinct pointer) and rounded up to whole units; nil when
