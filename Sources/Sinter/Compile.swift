@@ -22,6 +22,15 @@ public struct CompileOptions {
 
     public init() {}
 
+    /// `memoryLimit`, or an error when `SINTER_MAX_BYTES` was given but is not a byte count. For
+    /// callers that compile a CProgram themselves (`sinter bench`) as well as `compileGraph`.
+    public func checkedMemoryLimit() throws -> Int? {
+        if let text = invalidMemoryLimit {
+            throw SinterError.runtime(message: "SINTER_MAX_BYTES='\(SinterError.excerpt(text.utf8, limit: 40))' is not a byte count (expected e.g. 1073741824, 512M or 8G)")
+        }
+        return memoryLimit
+    }
+
     /// Options from the environment: `SINTER_DISABLE` (comma-separated pass names), `SINTER_DUMP`,
     /// `SINTER_CHECK_NUMERICS=1` and `SINTER_CHECK_BOUNDS=1` (checking builds).
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> CompileOptions {
@@ -52,11 +61,9 @@ public func optimizeGraph(_ graph: Graph, options: CompileOptions = .fromEnviron
 
 /// Graph -> verified -> passes -> C -> compiled (cached) -> loaded. The one call most users need.
 public func compileGraph(_ graph: Graph, options: CompileOptions = .fromEnvironment()) throws -> Executable {
-    if let text = options.invalidMemoryLimit {
-        throw SinterError.runtime(message: "SINTER_MAX_BYTES='\(text.prefix(40))' is not a byte count (expected e.g. 1073741824, 512M or 8G)")
-    }
+    let memoryLimit = try options.checkedMemoryLimit()
     let compilation = try compileProgram(graph, options: options)
-    let executable = try Runtime.compile(compilation.program, memoryLimit: options.memoryLimit)
+    let executable = try Runtime.compile(compilation.program, memoryLimit: memoryLimit)
     for notice in executable.report.notices {
         FileHandle.standardError.write(Data("sinter: \(notice)\n".utf8))
     }

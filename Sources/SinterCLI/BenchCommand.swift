@@ -30,12 +30,15 @@ struct BenchCommand: ParsableCommand {
             let batchSize = batch ?? entry.defaultBatch
             let (graph, _) = try optimizeGraph(try entry.trace(batchSize, train))
             let program = try emitC(graph)
+            // Refuse a graph that cannot fit before the cold compile below spends a minute on it.
+            let memoryLimit = try CompileOptions.fromEnvironment().checkedMemoryLimit()
+            try MemoryGuard.check(program, limit: memoryLimit)
 
             // Cold: a fresh cache, so the C compiler runs. Cached: the same program again.
             let coldDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("sinter-bench-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: coldDirectory) }
             let cold = try KernelCache(directory: coldDirectory).compile(program)
-            let executable = try Runtime.compile(program, cache: try KernelCache(directory: coldDirectory))
+            let executable = try Runtime.compile(program, cache: try KernelCache(directory: coldDirectory), memoryLimit: memoryLimit)
             let cached = executable.report
             try executable.initializeParameters(seed: 0)
 
