@@ -19,7 +19,7 @@ private enum CG {
         let dir = scratchDirectory()
         try? "int main(void){return 0;}\n".write(toFile: dir + "/p.c", atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        return (try? run([compiler, "-fopenmp", "-o", dir + "/p", dir + "/p.c"]))?.status == 0
+        return (try? Command.run([compiler, "-fopenmp", "-o", dir + "/p", dir + "/p.c"]))?.status == 0
     }()
 
     static func scratchDirectory() -> String {
@@ -28,18 +28,6 @@ private enum CG {
         return dir
     }
 
-    static func run(_ args: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = args
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
 }
 
 private typealias EntryFunction = @convention(c) (UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<UInt8>?,
@@ -63,7 +51,7 @@ private final class Compiled {
         var args = [CG.compiler, optimize, "-march=native", "-std=c11", "-fno-strict-aliasing", "-fPIC", "-shared",
                     "-Wall", "-Wextra", "-Werror", "-I", dir, "-o", dir + "/g.so", dir + "/g.c", "-lm"]
         if CG.openMP { args.insert("-fopenmp", at: 1) }
-        let result = try CG.run(args)
+        let result = try Command.run(args)
         guard result.status == 0 else {
             throw SinterError.compile(message: "\(graph.name): \(result.output)\n--- source in \(dir)/g.c")
         }

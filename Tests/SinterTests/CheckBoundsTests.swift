@@ -90,21 +90,10 @@ final class CheckBoundsTests: XCTestCase {
             }
             """
         try main.write(to: directory.appendingPathComponent("main.c"), atomically: true, encoding: .utf8)
+        var environment = ProcessInfo.processInfo.environment
+        environment["ASAN_OPTIONS"] = "detect_leaks=0"
         func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-            process.currentDirectoryURL = directory
-            var environment = ProcessInfo.processInfo.environment
-            environment["ASAN_OPTIONS"] = "detect_leaks=0"
-            process.environment = environment
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+            try Command.run(executable, arguments, in: directory, environment: environment)
         }
         let compiler = try CCompiler(environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SINTER_") })
         let built = try run(compiler.path, ["-std=c11", "-O1", "-g", "-fsanitize=address", "-I.", "kernel.c", "main.c", "-o", "check"])

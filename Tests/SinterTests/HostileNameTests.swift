@@ -76,9 +76,9 @@ final class HostileNameTests: XCTestCase {
         let file = tempDir.appendingPathComponent("literal.c").path
         let binary = tempDir.appendingPathComponent("literal").path
         try source.write(toFile: file, atomically: true, encoding: .utf8)
-        let compile = try run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-Wno-trigraphs", "-o", binary, file])
+        let compile = try Command.run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-Wno-trigraphs", "-o", binary, file])
         XCTAssertEqual(compile.status, 0, compile.output)
-        let output = try run([binary])
+        let output = try Command.run([binary])
         let lines = output.output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         for (i, name) in hostileNames.enumerated() {
             XCTAssertEqual(lines[i], name.utf8.map { String(format: "%02x", $0) }.joined(), name.debugDescription)
@@ -262,16 +262,4 @@ final class HostileNameTests: XCTestCase {
         return out + "\""
     }
 
-    func run(_ args: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = args
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
 }
