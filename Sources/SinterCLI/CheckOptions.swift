@@ -22,6 +22,8 @@ struct CheckOptions: ParsableArguments {
 }
 
 /// Prints a warning line per loaded tensor that holds NaN or Inf (`source` is the file it came from).
+/// For safetensors given by the user; a checkpoint holding NaN or Inf is refused outright by its
+/// validation (CheckpointValidation.swift), so it needs no warning.
 func warnNonFinite(_ tensors: [String: HostTensor], source: String) {
     for line in NonFiniteWeights.warnings(tensors, source: source) {
         FileHandle.standardError.write(Data("sinter: \(line)\n".utf8))

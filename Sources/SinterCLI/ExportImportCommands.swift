@@ -35,7 +35,6 @@ struct ExportCommand: ParsableCommand {
             try PathChecks.inputFile(checkpoint, option: "--checkpoint", expected: "a checkpoint written by `sinter train` or `sinter import`")
             try PathChecks.outputFile(out, option: "--out")
             let saved = try Checkpoint.read(path: checkpoint)
-            warnNonFinite(saved.tensors, source: checkpoint)
             try saved.checkModel(model, path: checkpoint)
             // Every weight of the model, of the model's dtype and shape, before any layout change.
             for graph in try modelGraphs(model) {

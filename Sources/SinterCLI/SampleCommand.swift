@@ -32,7 +32,6 @@ struct SampleCommand: ParsableCommand {
             let base = (out ?? "\(model)-samples.png").replacingOccurrences(of: ".png", with: "")
             try PathChecks.outputFile("\(base).png", option: "--out")
             let saved = try Checkpoint.read(path: checkpoint)
-            warnNonFinite(saved.tensors, source: checkpoint)
             try saved.checkModel(model, path: checkpoint)
             let grids = try SampleGrids(model: model, count: count, seed: seed)
             try grids.load(saved, path: checkpoint)

@@ -52,9 +52,7 @@ struct TrainCommand: ParsableCommand {
         let trainer = try Trainer(model: model, phases: recipe.phases, datasetCount: recipe.train.count,
                                   batchSize: recipe.batch, seed: seed)
         if let resume {
-            let saved = try Checkpoint.read(path: resume)
-            warnNonFinite(saved.tensors, source: resume)
-            try trainer.restore(saved, path: resume)
+            try trainer.restore(try Checkpoint.read(path: resume), path: resume)
             FileHandle.standardError.write("resumed \(model) at step \(trainer.step) from \(resume)\n".data(using: .utf8)!)
         }
         // Generative models: samples from one fixed batch of codes each epoch.
