@@ -10,6 +10,9 @@ public final class GatysRun {
     /// `style_target.<layer>` and `content_target`, fed to every step.
     public let targets: [String: HostTensor]
     public private(set) var steps = 0
+    public let size: (height: Int, width: Int)
+    private let options: CompileOptions
+    private var lossExecutable: Executable?
 
     /// The losses of one step, computed on the image before that step's update.
     public struct Losses: Sendable {
@@ -21,16 +24,18 @@ public final class GatysRun {
     /// VGG-19 param up to block5_conv2 by Keras name (`block1_conv1.kernel` HWIO, ...).
     public init(weights: [String: HostTensor], content: HostTensor, style: HostTensor, initial: HostTensor? = nil,
                 widthDivisor: Int = 1, settings: GatysSettings = GatysSettings(), gradientOutputs: Bool = false,
-                options: CompileOptions = .fromEnvironment()) throws {
+                weightsPath: String? = nil, options: CompileOptions = .fromEnvironment()) throws {
         let contentSize = try Self.imageSize(content, "content")
         let styleSize = try Self.imageSize(style, "style")
+        size = contentSize
+        self.options = options
         model = GatysStyleTransfer(widthDivisor: widthDivisor, settings: settings)
         let targetsExecutable = try compileGraph(try model.targetsGraph(content: contentSize, style: styleSize), options: options)
-        try Self.loadWeights(weights, into: targetsExecutable)
+        try Self.loadWeights(weights, into: targetsExecutable, path: weightsPath)
         targets = try targetsExecutable.run(["content": content, "style": style])
 
         executable = try compileGraph(try model.stepGraph(size: contentSize, gradientOutputs: gradientOutputs), options: options)
-        try Self.loadWeights(weights, into: executable)
+        try Self.loadWeights(weights, into: executable, path: weightsPath)
         let start = initial ?? content
         guard start.shape == content.shape else {
             throw SinterError.runtime(message: "the initial image is \(shapeText(start.shape)); it must have the content image's shape \(shapeText(content.shape))")
@@ -50,9 +55,23 @@ public final class GatysRun {
     /// One Adam step; the losses of the image it started from.
     @discardableResult
     public func step() throws -> Losses {
-        let outputs = try stepOutputs()
+        Self.losses(try stepOutputs())
+    }
+
+    static func losses(_ outputs: [String: HostTensor]) -> Losses {
         func scalar(_ name: String) -> Double { outputs[name]?.doubles.first ?? .nan }
         return Losses(total: scalar("loss"), style: scalar("style_loss"), content: scalar("content_loss"), tv: scalar("tv"))
+    }
+
+    /// The losses of the image as it is now, with no update (the loss-only graph, compiled on
+    /// first use): what the last `step()` led to.
+    public func losses() throws -> Losses {
+        if lossExecutable == nil {
+            lossExecutable = try compileGraph(try model.stepGraph(size: size, optimizer: false), options: options)
+        }
+        guard let lossExecutable else { throw SinterError.runtime(message: "the loss graph did not compile") }
+        lossExecutable.copyPersistent(from: executable)
+        return Self.losses(try lossExecutable.run(targets))
     }
 
     /// The image as it is now: (1, h, w, 3) in 0..255.
@@ -66,15 +85,27 @@ public final class GatysRun {
         return (image.shape[1], image.shape[2])
     }
 
-    /// Loads the VGG params, naming every one the weights lack (shapes are checked by the load).
-    static func loadWeights(_ weights: [String: HostTensor], into executable: Executable) throws {
-        let needed = executable.program.persistent.map(\.name).filter { $0 != "image" && !$0.hasPrefix("opt.") }
-        let missing = needed.filter { weights[$0] == nil }
-        guard missing.isEmpty else {
-            throw SinterError.runtime(message: "the weights lack \(missing.count) VGG-19 tensor\(missing.count == 1 ? "" : "s"): "
-                + missing.joined(separator: ", ") + " (expected Keras names, kernels HWIO, e.g. block1_conv1.kernel (3, 3, 3, 64))")
+    /// Loads the VGG params, naming every one the weights lack and every mis-shaped one; errors
+    /// name `path` (the weights file) when given.
+    static func loadWeights(_ weights: [String: HostTensor], into executable: Executable, path: String?) throws {
+        let slots = executable.program.persistent.filter { $0.name != "image" && !$0.name.hasPrefix("opt.") }
+        let missing = slots.filter { weights[$0.name] == nil }.map(\.name)
+        let misshaped = slots.compactMap { slot -> String? in
+            guard let tensor = weights[slot.name], tensor.shape != slot.type.shape else { return nil }
+            return "\(slot.name) is \(shapeText(tensor.shape)), expected \(shapeText(slot.type.shape))"
         }
-        try executable.loadPersistent(weights.filter { needed.contains($0.key) }, requireAll: false)
+        var problems: [String] = []
+        if !missing.isEmpty {
+            problems.append("lack \(missing.count) VGG-19 tensor\(missing.count == 1 ? "" : "s"): \(missing.joined(separator: ", "))")
+        }
+        if !misshaped.isEmpty { problems.append("have \(misshaped.count) mis-shaped: \(misshaped.joined(separator: "; "))") }
+        guard problems.isEmpty else {
+            let message = "the weights " + problems.joined(separator: " and ")
+                + " (expected Keras names, kernels HWIO, e.g. block1_conv1.kernel (3, 3, 3, 64) at full width)"
+            if let path { throw SinterError.file(path: path, message: message) }
+            throw SinterError.runtime(message: message)
+        }
+        try executable.loadPersistent(weights.filter { name, _ in slots.contains { $0.name == name } }, requireAll: false)
     }
 }
 
