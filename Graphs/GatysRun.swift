@@ -98,7 +98,15 @@ public final class GatysRun {
         if !missing.isEmpty {
             problems.append("lack \(missing.count) VGG-19 tensor\(missing.count == 1 ? "" : "s"): \(missing.joined(separator: ", "))")
         }
-        if !misshaped.isEmpty { problems.append("have \(misshaped.count) mis-shaped: \(misshaped.joined(separator: "; "))") }
+        if !misshaped.isEmpty {
+            var hint = ""
+            if let filters = weights["block1_conv1.kernel"]?.shape.last, filters > 0, 64 % filters == 0,
+               let expected = slots.first(where: { $0.name == "block1_conv1.kernel" })?.type.shape.last, filters != expected {
+                hint = " (block1_conv1 has \(filters) filters, VGG-19 / \(64 / filters): --width-divisor \(64 / filters))"
+            }
+            let listed = misshaped.prefix(4).joined(separator: "; ") + (misshaped.count > 4 ? "; ..." : "")
+            problems.append("have \(misshaped.count) mis-shaped: \(listed)\(hint)")
+        }
         guard problems.isEmpty else {
             let message = "the weights " + problems.joined(separator: " and ")
                 + " (expected Keras names, kernels HWIO, e.g. block1_conv1.kernel (3, 3, 3, 64) at full width)"

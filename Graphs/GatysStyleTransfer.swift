@@ -73,26 +73,34 @@ public struct GatysStyleTransfer {
                              optimizer: optimizer ? settings.optimizer : nil, options: options) { builder in
             let location = SourceLocation(file: #fileID, line: #line)
             let image = builder.persistent("image", [1, size.0, size.1, 3], initializer: "zeros", trainable: true, at: location)
-            let features = vgg.features(caffePreprocess(image), outputs: GatysSettings.styleLayers + [GatysSettings.contentLayer])
-            var extra: [(String, Tensor)] = []
-            var styleLoss = builder.constant(0)
-            for layer in GatysSettings.styleLayers {
-                guard let feature = features[layer] else { continue }
-                let g = gram(feature)
-                let target = builder.input("style_target.\(layer)", g.shape)
-                styleLoss = styleLoss + (g - target).square().mean()
-                extra.append(("gram.\(layer)", g))
-            }
-            var contentLoss = builder.constant(0)
-            if let feature = features[GatysSettings.contentLayer] {
-                let target = builder.input("content_target", feature.shape)
-                contentLoss = 0.5 * (feature - target).square().sum()
-            }
-            let tv = totalVariation(image).sum()
-            let loss = settings.styleWeight * styleLoss / Double(GatysSettings.styleLayers.count)
-                + settings.contentWeight * contentLoss + settings.totalVariationWeight * tv
-            return StepOutputs(loss: loss, [("style_loss", styleLoss), ("content_loss", contentLoss), ("tv", tv)] + extra)
+            let terms = lossTerms(image)
+            return StepOutputs(loss: terms.loss, [("style_loss", terms.style), ("content_loss", terms.content), ("tv", terms.tv)] + terms.grams)
         }
+    }
+
+    /// The loss of §2 for `image` (1, h, w, 3) RGB in 0..255, with the targets as graph inputs
+    /// `style_target.<layer>` (1, C, C) and `content_target` (the block5_conv2 features' shape).
+    public func lossTerms(_ image: Tensor) -> (loss: Tensor, style: Tensor, content: Tensor, tv: Tensor, grams: [(String, Tensor)]) {
+        let builder = image.builder
+        let features = vgg.features(caffePreprocess(image), outputs: GatysSettings.styleLayers + [GatysSettings.contentLayer])
+        var grams: [(String, Tensor)] = []
+        var styleLoss = builder.constant(0)
+        for layer in GatysSettings.styleLayers {
+            guard let feature = features[layer] else { continue }
+            let g = gram(feature)
+            let target = builder.input("style_target.\(layer)", g.shape)
+            styleLoss = styleLoss + (g - target).square().mean()
+            grams.append(("gram.\(layer)", g))
+        }
+        var contentLoss = builder.constant(0)
+        if let feature = features[GatysSettings.contentLayer] {
+            let target = builder.input("content_target", feature.shape)
+            contentLoss = 0.5 * (feature - target).square().sum()
+        }
+        let tv = totalVariation(image).sum()
+        let loss = settings.styleWeight * styleLoss / Double(GatysSettings.styleLayers.count)
+            + settings.contentWeight * contentLoss + settings.totalVariationWeight * tv
+        return (loss, styleLoss, contentLoss, tv, grams)
     }
 
     /// VGG-19 pools four times before block5: a side under 16 leaves no block5 features.
