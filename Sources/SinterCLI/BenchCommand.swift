@@ -88,8 +88,10 @@ struct BenchCommand: ParsableCommand {
                 print(String(decoding: data, as: UTF8.self))
             } else {
                 let shape = imageSide.map { "size \($0)x\($0)" } ?? "batch \(batchSize)"
-                print(String(format: "%@ %@ %@: median %.2f ms, min %.2f ms per step, %.0f images/s, %.1f GFLOP/s (%.2f GFLOP/step)",
-                             model, train ? "train" : "forward", shape, median, minimum, Double(batchSize) / (median / 1000),
+                let rate = imageSide != nil ? String(format: "%.3g steps/s", 1000 / median)
+                    : String(format: "%.0f images/s", Double(batchSize) / (median / 1000))
+                print(String(format: "%@ %@ %@: median %.2f ms, min %.2f ms per step, %@, %.1f GFLOP/s (%.2f GFLOP/step)",
+                             model, train ? "train" : "forward", shape, median, minimum, rate,
                              flops / (median / 1000) / 1e9, flops / 1e9))
                 print(String(format: "compile: cold %.2f s, cached %.3f s | peak resident memory %.0f MB | arena %.1f MB | %d kernels",
                              cold.seconds, cached.seconds, peakResidentMegabytes(), Double(program.arenaBytes) / 1e6,
