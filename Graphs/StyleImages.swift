@@ -10,6 +10,10 @@ import Sinter
 /// PNG only: gray images are replicated to RGB and alpha is composited onto white (PNGImage).
 /// Sinter has no JPEG decoder; a JPEG file is refused with a message that says so.
 public enum StyleImages {
+    /// The largest decoded image accepted (width x height x channels bytes, 256 MiB: about 9,400
+    /// x 9,400 RGB): its float copy takes four times as much before it is scaled down.
+    public static let maxPixelBytes = 1 << 28
+
     /// The (h, w) the notebook resizes an image of (height, width) to.
     public static func scaledSize(height: Int, width: Int, longSide: Int) -> (Int, Int) {
         // TF computes this in float32: shape * (max_dim / long_dim), then truncates.
@@ -23,7 +27,7 @@ public enum StyleImages {
         if bytes.starts(with: [0xFF, 0xD8, 0xFF]) {
             throw SinterError.file(path: path, message: "is a JPEG image; Sinter reads PNG only (it has no JPEG decoder): convert it first, e.g. `convert \(URL(fileURLWithPath: path).lastPathComponent) image.png`")
         }
-        let png = try PNGImage.decode(bytes, path: path)
+        let png = try PNGImage.decode(bytes, path: path, maxPixelBytes: maxPixelBytes)
         let (height, width) = scaledSize(height: png.height, width: png.width, longSide: longSide)
         guard height >= 1, width >= 1 else {
             throw SinterError.file(path: path, message: "is \(png.width)x\(png.height); scaled to a long side of \(longSide) it would be \(width)x\(height), an empty image")
