@@ -170,4 +170,21 @@ final class GatysStyleTransferTests: XCTestCase {
             XCTAssert("\(error)".contains("style image is 8x16"), "\(error)")
         }
     }
+
+    /// On the real ImageNet VGG-19 (converted by `sinter convert-weights`, see README), a few steps
+    /// at 64x64 lower the loss. Skipped unless SINTER_VGG19_WEIGHTS names the converted file.
+    func testAFewStepsOnRealVGG19WeightsLowerTheLoss() throws {
+        guard let path = ProcessInfo.processInfo.environment["SINTER_VGG19_WEIGHTS"] else {
+            throw XCTSkip("set SINTER_VGG19_WEIGHTS to a converted VGG19.safetensors to run this")
+        }
+        let weights = try Safetensors.read(path: path)
+        let content = try StyleImages.load(path: try Fixtures.file("Tests/SinterTests/Data/content-small.png").path, longSide: 64)
+        let style = try StyleImages.load(path: try Fixtures.file("Tests/SinterTests/Data/style-small.png").path, longSide: 64)
+        let run = try GatysRun(weights: weights, content: content, style: style, weightsPath: path)
+        let first = try run.step()
+        for _ in 0..<8 { try run.step() }
+        let after = try run.step()
+        XCTAssert(after.total < first.total, "9 steps took the loss from \(first.total) to \(after.total)")
+        XCTAssert(after.style < first.style, "style loss \(first.style) -> \(after.style)")
+    }
 }
