@@ -29,6 +29,10 @@ public final class GatysRun {
         let styleSize = try Self.imageSize(style, "style")
         size = contentSize
         self.options = options
+        let start = initial ?? content
+        guard start.shape == content.shape else {
+            throw SinterError.runtime(message: "the initial image is \(shapeText(start.shape)); it must have the content image's shape \(shapeText(content.shape))")
+        }
         model = GatysStyleTransfer(widthDivisor: widthDivisor, settings: settings)
         let targetsExecutable = try compileGraph(try model.targetsGraph(content: contentSize, style: styleSize), options: options)
         try Self.loadWeights(weights, into: targetsExecutable, path: weightsPath)
@@ -36,10 +40,6 @@ public final class GatysRun {
 
         executable = try compileGraph(try model.stepGraph(size: contentSize, gradientOutputs: gradientOutputs), options: options)
         try Self.loadWeights(weights, into: executable, path: weightsPath)
-        let start = initial ?? content
-        guard start.shape == content.shape else {
-            throw SinterError.runtime(message: "the initial image is \(shapeText(start.shape)); it must have the content image's shape \(shapeText(content.shape))")
-        }
         try executable.setPersistent("image", start)
     }
 
