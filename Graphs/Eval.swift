@@ -17,10 +17,16 @@ import Sinter
 /// inputs and results carry its prefix (`d.z` -> `d.loss`, `d.grad.d1.kernel`, ...; unprefixed
 /// inputs are accepted too). `bn` overrides the BatchNorm mode (nil: what the notebook does).
 /// `widthDivisor` selects the `-wK` variant. Every param and BN statistic of the model must be
-/// in `weights`.
+/// in `weights`. `nst` (Gatys, §2) takes inputs `content`, `style` and `image` and returns the
+/// golden NST tensors (see `evalGatys`).
 public func evalStep(model: String, weights: [String: HostTensor], inputs: [String: HostTensor],
                      phase: String? = nil, bn: BNMode? = nil, widthDivisor: Int = 1) throws -> [String: HostTensor] {
     guard widthDivisor > 0 else { throw SinterError.runtime(message: "--width-divisor must be positive, got \(widthDivisor)") }
+    if model == "nst" {
+        if phase != nil { throw SinterError.runtime(message: "'nst' has a single step; --phase applies to GANs only") }
+        if bn != nil { throw SinterError.runtime(message: "'nst' has no BatchNorm; --bn does not apply") }
+        return try evalGatys(weights: weights, inputs: inputs, widthDivisor: widthDivisor)
+    }
     var phases = try parityPhases(model: model, bn: bn, widthDivisor: widthDivisor)
     if let phase {
         guard phases.first?.prefix != nil else {
@@ -38,8 +44,8 @@ public func evalStep(model: String, weights: [String: HostTensor], inputs: [Stri
     return results
 }
 
-/// The models `evalStep` knows (the Zoo's names).
-public var evalModels: [String] { Zoo.entries.map(\.name) }
+/// The models `evalStep` knows (the Zoo's names, then the image zoo's: `nst`).
+public var evalModels: [String] { Zoo.entries.map(\.name) + ImageZoo.entries.map(\.name) }
 
 /// One step graph traced for parity, plus how to feed it.
 struct ParityPhase {

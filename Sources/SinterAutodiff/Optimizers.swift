@@ -32,20 +32,28 @@ public struct Adam: Optimizer, Hashable, Sendable {
     public var beta2: Double
     public var epsilon: Double
     public var decay: ExponentialDecay?
+    /// Clip every updated element to this range right after the step (the Gatys loop's
+    /// `image.assign(clip_by_value(image, 0, 255))`, fused into the update so it sees the new value).
+    public var clip: ClosedRange<Double>?
 
     public init(learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-7,
-                decay: ExponentialDecay? = nil) {
+                decay: ExponentialDecay? = nil, clip: ClosedRange<Double>? = nil) {
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
         self.decay = decay
+        self.clip = clip
     }
 
     public func apply(in graph: Graph, params: [(node: Int, gradient: Int)], prefix: String, at location: SourceLocation) throws {
         var attrs = Attributes(["lr": .float(learningRate), "beta1": .float(beta1), "beta2": .float(beta2),
                                 "epsilon": .float(epsilon)])
         addDecay(decay, to: &attrs)
+        if let clip {
+            attrs["clip_low"] = .float(clip.lowerBound)
+            attrs["clip_high"] = .float(clip.upperBound)
+        }
         try applyUpdates(graph: graph, op: .adamUpdate, slots: ["m", "v"], attrs: attrs, params: params,
                          prefix: prefix, at: location)
     }

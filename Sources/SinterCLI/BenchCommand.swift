@@ -15,6 +15,8 @@ struct BenchCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Untimed warm-up steps.") var warmup: Int = 3
     @Option(help: "Output format: text or json.") var format: String = "text"
     @Option(parsing: .unconditional, help: "How many of the slowest kernels to list (timed in a separate profiling build).") var top: Int = 8
+    @Option(parsing: .unconditional, help: "Image models (nst): the side of the square image (default: the notebook's 512).")
+    var size: Int?
 
     func validate() throws {
         try OptionChecks.batch(batch)
@@ -22,13 +24,28 @@ struct BenchCommand: ParsableCommand {
         try OptionChecks.check(warmup, "--warmup", in: 0...OptionChecks.maxSteps, "untimed warm-up steps")
         try OptionChecks.check(top, "--top", in: 0...Int.max, "how many kernels to list")
         try OptionChecks.oneOf(format, "--format", ["text", "json"])
+        try OptionChecks.check(size, "--size", in: StylizeCommand.sizes, "the image side in pixels")
+        if ImageZoo.entry(named: model) != nil {
+            if batch != nil && batch != 1 { throw ValidationError("\(model) optimises one image: --batch must be 1 (use --size)") }
+        } else if size != nil {
+            throw ValidationError("--size applies to image models (\(ImageZoo.entries.map(\.name).joined(separator: ", "))), not \(model); use --batch")
+        }
     }
 
     func run() throws {
         do {
-            let entry = try Zoo.entry(named: model)
-            let batchSize = batch ?? entry.defaultBatch
-            let (graph, _) = try optimizeGraph(try entry.trace(batchSize, train))
+            let batchSize: Int
+            let traced: Graph
+            let imageSide = ImageZoo.entry(named: model).map { size ?? $0.defaultSize }
+            if let image = ImageZoo.entry(named: model) {
+                batchSize = 1
+                traced = try image.trace(size ?? image.defaultSize, train)
+            } else {
+                let entry = try Zoo.entry(named: model)
+                batchSize = batch ?? entry.defaultBatch
+                traced = try entry.trace(batchSize, train)
+            }
+            let (graph, _) = try optimizeGraph(traced)
             let program = try emitC(graph)
             // Refuse a graph that cannot fit before the cold compile below spends a minute on it.
             let memoryLimit = try CompileOptions.fromEnvironment().checkedMemoryLimit()
@@ -60,7 +77,7 @@ struct BenchCommand: ParsableCommand {
             let flops = Double(Cost.totalFlops(graph))
             let slowest = try profileKernels(graph, inputs: inputs)
             let result: [String: Any] = [
-                "model": model, "train": train, "batch": batchSize, "steps": times.count,
+                "model": model, "train": train, "batch": batchSize, "size": imageSide.map { $0 as Any } ?? NSNull(), "steps": times.count,
                 "compile_cold_s": cold.seconds, "compile_cached_s": cached.seconds, "cache_hit": cached.cacheHit,
                 "median_ms": median, "min_ms": minimum,
                 "images_per_s": Double(batchSize) / (median / 1000),
@@ -73,8 +90,11 @@ struct BenchCommand: ParsableCommand {
                 let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
             } else {
-                print(String(format: "%@ %@ batch %d: median %.2f ms, min %.2f ms per step, %.0f images/s, %.1f GFLOP/s (%.2f GFLOP/step)",
-                             model, train ? "train" : "forward", batchSize, median, minimum, Double(batchSize) / (median / 1000),
+                let shape = imageSide.map { "size \($0)x\($0)" } ?? "batch \(batchSize)"
+                let rate = imageSide != nil ? String(format: "%.3g steps/s", 1000 / median)
+                    : String(format: "%.0f images/s", Double(batchSize) / (median / 1000))
+                print(String(format: "%@ %@ %@: median %.2f ms, min %.2f ms per step, %@, %.1f GFLOP/s (%.2f GFLOP/step)",
+                             model, train ? "train" : "forward", shape, median, minimum, rate,
                              flops / (median / 1000) / 1e9, flops / 1e9))
                 print(String(format: "compile: cold %.2f s, cached %.3f s | peak resident memory %.0f MB | arena %.1f MB | %d kernels",
                              cold.seconds, cached.seconds, peakResidentMegabytes(), Double(program.arenaBytes) / 1e6,

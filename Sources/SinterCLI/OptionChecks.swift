@@ -34,6 +34,14 @@ enum OptionChecks {
         }
     }
 
+    /// A loss weight: finite and not negative (0 turns the term off).
+    static func weight(_ value: Double?, _ option: String) throws {
+        guard let value else { return }
+        guard value.isFinite, value >= 0 else {
+            throw ValidationError("\(option) must be a finite number, 0 or more; got \(value)")
+        }
+    }
+
     /// One of a fixed set of words.
     static func oneOf(_ value: String?, _ option: String, _ allowed: [String]) throws {
         guard let value, !allowed.contains(value) else { return }

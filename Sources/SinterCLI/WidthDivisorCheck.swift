@@ -18,6 +18,7 @@ enum WidthDivisorCheck {
         case "gan": return GAN(widthDivisor: widthDivisor)
         case "dcgan": return DCGAN(widthDivisor: widthDivisor)
         case "celeba-dcgan": return CelebADCGAN(widthDivisor: widthDivisor)
+        case "nst": return VGG19(widthDivisor: widthDivisor)
         default: return nil
         }
     }

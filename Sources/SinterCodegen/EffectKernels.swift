@@ -31,6 +31,13 @@ enum EffectKernels {
             w.line("(void)it;")
         }
         let parallel = n >= parallelWorkThreshold
+        // Optional clip of the updated param (Adam's `clip`); written so NaN passes through, as
+        // clip_by_value lets it.
+        var clampLine: String?
+        if a["clip_low"] != nil || a["clip_high"] != nil {
+            let low = try a.float("clip_low"), high = try a.float("clip_high")
+            clampLine = "if (x0[k] < \(f(cDouble(low)))) x0[k] = \(f(cDouble(low))); else if (x0[k] > \(f(cDouble(high)))) x0[k] = \(f(cDouble(high)));"
+        }
         switch op {
         case .adamUpdate:
             // m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= alpha m / (sqrt(v) + eps),
@@ -47,6 +54,7 @@ enum EffectKernels {
                 w.line("x1[k] = m;")
                 w.line("x2[k] = v;")
                 w.line("x0[k] -= al * m / (\(stateType.dtype.math("sqrt"))(v) + eps);")
+                if let clampLine { w.line(clampLine) }
             }
         case .rmspropUpdate:
             // v = rho v + (1-rho) g^2; p -= lr g / sqrt(v + eps).

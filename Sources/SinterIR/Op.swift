@@ -54,7 +54,7 @@ public enum Op: String, CaseIterable, Sendable {
 
     // Effects: update persistent state in place, after every pure node has run, in graph order.
     case assign                                     // (state, value)
-    case adamUpdate = "adam_update"                 // (p, m, v, iterations, g) {lr, beta1, beta2, epsilon, decay_rate, decay_steps}
+    case adamUpdate = "adam_update"                 // (p, m, v, iterations, g) {lr, beta1, beta2, epsilon, decay_rate, decay_steps, clip_low, clip_high}
     case rmspropUpdate = "rmsprop_update"           // (p, v, iterations, g) {lr, rho, epsilon, decay_rate, decay_steps}
     case sgdUpdate = "sgd_update"                   // (p, velocity, iterations, g) {lr, momentum, decay_rate, decay_steps}
 

@@ -15,13 +15,15 @@ final class GoldenCoverageTests: XCTestCase {
         "model-cvae": "ModelGoldenTests.testCVAEMatchesTensorFlow",
         "model-dcgan": "ModelGoldenTests.testDCGANBothPhasesMatchTensorFlow",
         "model-celeba-dcgan-w8": "ModelGoldenTests.testCelebADCGANBothPhasesMatchTensorFlow",
+        "model-nst-vgg19-w8": "ModelGoldenTests.testGatysStyleTransferStepMatchesTensorFlow",
+        "model-nst-vgg19-w8-perturbed": "ModelGoldenTests.testGatysStyleTransferFromAPerturbedImageMatchesTensorFlow",
     ]
 
-    /// Neural style transfer is not implemented yet (issue 8): these cases ship (their files are
-    /// checked by SafetensorsTests) but no test runs them. When NST lands, move them to
-    /// `checkedModelCases` with their test; `testCasesWaitingForIssue8HaveNoImplementationYet`
-    /// fails until then.
-    static let waitingForIssue8: Set<String> = ["model-nst-vgg19-w8", "model-nst-vgg19-w8-perturbed"]
+    /// Model cases that ship (their files are checked by SafetensorsTests) with no implementation
+    /// yet. Issue 8's NST cases were here until Gatys NST landed; a case added here must move to
+    /// `checkedModelCases` with its test once the zoo has its model
+    /// (`testCasesWaitingForIssue8HaveNoImplementationYet` fails until then).
+    static let waitingForIssue8: Set<String> = []
 
     func testEveryModelCaseIsCheckedOrExplicitlyWaiting() throws {
         let modelCases = Set(try GoldenData.cases(kind: "model").map(\.name))
@@ -57,6 +59,15 @@ final class GoldenCoverageTests: XCTestCase {
             let implemented = known.contains(zooName) || known.contains { $0.hasPrefix(zooName + "-") }
             XCTAssertFalse(implemented, "\(name): the zoo now has '\(zooName)'; move the case from waitingForIssue8 "
                 + "to checkedModelCases and add the test that checks it")
+        }
+    }
+
+    /// The other direction: every checked case's model is one `sinter eval` knows.
+    func testEveryCheckedCaseHasAnEvalModel() throws {
+        let known = Set(evalModels)
+        for name in Self.checkedModelCases.keys.sorted() {
+            let model = try XCTUnwrap(try GoldenData.case(named: name).model, "\(name) has no model name")
+            XCTAssert(known.contains(model.replacingOccurrences(of: "_", with: "-")), "\(name): sinter eval has no model '\(model)'")
         }
     }
 }

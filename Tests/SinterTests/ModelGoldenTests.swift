@@ -32,6 +32,25 @@ final class ModelGoldenTests: XCTestCase {
         try checkModelCase("model-celeba-dcgan-w8", model: "celeba-dcgan", bn: .train, widthDivisor: 8)
     }
 
+    /// Gatys NST (seed-models §2) on VGG-19 / 8 with random weights: the style and content targets
+    /// (computed in their own forward graph), the Gram matrices, the three loss terms, the image's
+    /// gradient and one clipped Adam step (lr 20) from the content image.
+    func testGatysStyleTransferStepMatchesTensorFlow() throws {
+        let checked = try checkModelCase("model-nst-vgg19-w8", model: "nst", widthDivisor: 8)
+        // image = content, so the content term is exactly 0; the total variation is a sum of
+        // integer differences, so it is exact too.
+        XCTAssertEqual(checked.results["content_loss"]?.doubles, [0])
+        XCTAssertEqual(checked.results["tv"]?.doubles, checked.data["tv"]?.doubles)
+    }
+
+    /// The same with a noisy image, so the content term and its gradient are not zero.
+    func testGatysStyleTransferFromAPerturbedImageMatchesTensorFlow() throws {
+        let checked = try checkModelCase("model-nst-vgg19-w8-perturbed", model: "nst", widthDivisor: 8)
+        XCTAssertGreaterThan(checked.results["content_loss"]?.doubles.first ?? 0, 1000)
+        let stepped = try XCTUnwrap(checked.results["step.image"]).doubles
+        XCTAssert(stepped.allSatisfy { (0...255).contains($0) }, "step.image left [0, 255]")
+    }
+
     /// The denoising case once more, with `noisy = clip(x + 0.5*noise, 0, 1)` computed in the graph
     /// from `x` and `noise` (AutoencoderGoldenTests feeds the stored `noisy`).
     func testDenoisingAutoencoderWithInGraphNoiseMatchesTensorFlow() throws {
@@ -107,7 +126,7 @@ final class ModelGoldenTests: XCTestCase {
         guard got.shape == expected.shape, before.shape == expected.shape, grad.shape == expected.shape else {
             return ("\(context): \(info.name): shape \(got.shape) != expected \(expected.shape)", .infinity)
         }
-        let lr = (optimizer["learning_rate"] as? NSNumber)?.doubleValue ?? 1e-3
+        let lr = learningRate(optimizer["learning_rate"])
         let epsilon = (optimizer["epsilon"] as? NSNumber)?.doubleValue ?? 1e-7
         let isRMSprop = optimizer["type"] as? String == "RMSprop"
         let rho = (optimizer["rho"] as? NSNumber)?.doubleValue ?? 0.9
@@ -145,6 +164,18 @@ final class ModelGoldenTests: XCTestCase {
             }
         }
         return (failure.map { "\($0); \(bad) of \(g.count) elements out of tolerance" }, worstRatio)
+    }
+
+    /// A number, or the first step's rate of a schedule the case spells as
+    /// "ExponentialDecay(20.0, ...)" (the NST cases); Keras's 1e-3 when absent.
+    func learningRate(_ value: Any?) -> Double {
+        if let number = value as? NSNumber { return number.doubleValue }
+        if let text = value as? String, text.hasPrefix("ExponentialDecay("),
+           let first = text.dropFirst("ExponentialDecay(".count).split(separator: ",").first,
+           let rate = Double(first.trimmingCharacters(in: .whitespaces)) {
+            return rate
+        }
+        return 1e-3
     }
 
     func maxAbsDifference(_ a: HostTensor, _ b: HostTensor) -> Double {

@@ -50,6 +50,20 @@ final class OptimizerTests: XCTestCase {
         assertTrajectory(try runTwoSteps(Adam(learningRate: lr)), expected)
     }
 
+    /// `clip` bounds the param right after each update (the Gatys image's clip to [0, 255]): the
+    /// first step (about -lr*sign(g)) takes (0.5, -1.25, 2.0) to (0.49, -1.24, 1.99); with clip
+    /// -1...1.5 the last two end at the bounds, and 0.49 is left alone.
+    func testAdamClipBoundsTheUpdatedParam() throws {
+        let free = try runTwoSteps(Adam(learningRate: 0.01))
+        let clipped = try runTwoSteps(Adam(learningRate: 0.01, clip: -1...1.5))
+        XCTAssertEqual(clipped[0][0], free[0][0], accuracy: 1e-7)
+        XCTAssertEqual(clipped[0][1], -1)
+        XCTAssertEqual(clipped[0][2], 1.5)
+        XCTAssertLessThan(free[0][1], -1.2)
+        XCTAssertGreaterThan(free[0][2], 1.9)
+        for step in clipped { XCTAssert(step.allSatisfy { (-1...1.5).contains($0) }, "\(step)") }
+    }
+
     func testRMSpropKeepsEpsilonInsideTheRoot() throws {
         let (lr, rho, eps) = (0.01, 0.9, 1e-7)
         var p = start, v = [0.0, 0, 0]
