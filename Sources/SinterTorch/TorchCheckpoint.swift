@@ -24,6 +24,16 @@ public enum TorchCheckpoint {
         return try parseLegacy(bytes, path: path)
     }
 
+    /// One pickle read the way a checkpoint's object pickle is (storages allowed as persistent
+    /// ids), and its tensors' descriptions; what the pickle fuzz target runs.
+    public static func unpickle(_ bytes: [UInt8], path: String) throws -> (value: PickleValue, tensors: [String: TorchTensorRef]) {
+        var offset = 0
+        let value = try Unpickler.load(bytes, offset: &offset, path: path, persistentLoad: StorageTable(path: path).load)
+        var tensors: [String: TorchTensorRef] = [:]
+        for (name, tensor) in try TorchTensors.collect(value, path: path) { tensors[name] = tensor }
+        return (value, tensors)
+    }
+
     /// True when `archive` is a torch zip checkpoint (it has a `<dir>/data.pkl`).
     public static func isCheckpoint(_ archive: ZipArchive) -> Bool { dataPickle(archive) != nil }
 
