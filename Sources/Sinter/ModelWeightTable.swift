@@ -11,6 +11,12 @@ public struct ModelWeightSpec: Sendable {
         public var kind: Kind
         /// The index of this layer in torchvision's `features` Sequential, if torchvision has it.
         public var torchvisionIndex: Int?
+
+        public init(name: String, kind: Kind, torchvisionIndex: Int? = nil) {
+            self.name = name
+            self.kind = kind
+            self.torchvisionIndex = torchvisionIndex
+        }
     }
 
     public var model: String
@@ -21,6 +27,14 @@ public struct ModelWeightSpec: Sendable {
     public var knownMembers: [String]
     /// The credit line the README and the converted file carry.
     public var attribution: String
+
+    public init(model: String, layers: [Layer], ignoredPrefixes: [String], knownMembers: [String], attribution: String) {
+        self.model = model
+        self.layers = layers
+        self.ignoredPrefixes = ignoredPrefixes
+        self.knownMembers = knownMembers
+        self.attribution = attribution
+    }
 
     /// Every parameter the converted file holds: name and Keras shape.
     public var parameters: [(name: String, shape: [Int])] {
