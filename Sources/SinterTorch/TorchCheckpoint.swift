@@ -21,7 +21,7 @@ public enum TorchCheckpoint {
     /// Same, from bytes in memory (either format); `path` names them in errors.
     public static func parse(_ bytes: [UInt8], path: String, maxBytes: Int = InputFile.defaultMaxBytes) throws -> [String: HostTensor] {
         if ZipArchive.looksLikeZip(bytes) { return try parse(zip: ZipArchive(bytes: bytes, path: path), maxBytes: maxBytes) }
-        return try parseLegacy(bytes, path: path)
+        return try parseLegacy(bytes, path: path, maxBytes: maxBytes)
     }
 
     /// One pickle read the way a checkpoint's object pickle is (storages allowed as persistent
@@ -78,18 +78,20 @@ public enum TorchCheckpoint {
         }
     }
 
-    static func tensors(of object: PickleValue, storages: [String: [UInt8]], path: String) throws -> [String: HostTensor] {
+    /// The tensors of `object`, at most `maxBytes` of them in all.
+    static func tensors(of object: PickleValue, storages: [String: [UInt8]], path: String, maxBytes: Int) throws -> [String: HostTensor] {
         var result: [String: HostTensor] = [:]
+        var budget = maxBytes
         for (name, ref) in try TorchTensors.collect(object, path: path) {
             guard let data = storages[ref.storage.key] else {
                 throw SinterError.file(path: path, message: "tensor '\(name)' refers to storage '\(ref.storage.key)', which the file does not contain")
             }
-            result[name] = try TorchTensors.materialise(ref, name: name, data: data, path: path)
+            result[name] = try TorchTensors.materialise(ref, name: name, data: data, path: path, budget: &budget)
         }
         return result
     }
 
-    static func parseLegacy(_ bytes: [UInt8], path: String) throws -> [String: HostTensor] {
+    static func parseLegacy(_ bytes: [UInt8], path: String, maxBytes: Int) throws -> [String: HostTensor] {
         guard bytes.first == 0x80 else {
             throw SinterError.file(path: path, message: "is neither a torch.save zip nor a legacy torch.save file (it does not start with a pickle)")
         }
@@ -130,7 +132,7 @@ public enum TorchCheckpoint {
             storages[name] = Array(bytes[offset..<(offset + size)])
             offset += size
         }
-        return try tensors(of: object, storages: storages, path: path)
+        return try tensors(of: object, storages: storages, path: path, maxBytes: maxBytes)
     }
 
     static func parse(zip archive: ZipArchive, maxBytes: Int) throws -> [String: HostTensor] {
@@ -158,7 +160,7 @@ public enum TorchCheckpoint {
             }
             storages[key] = try archive.read(entry, maxBytes: maxBytes)
         }
-        return try tensors(of: object, storages: storages, path: path)
+        return try tensors(of: object, storages: storages, path: path, maxBytes: maxBytes)
     }
 }
 

@@ -5,12 +5,24 @@ import SinterIR
 /// addresses lies inside the storage.
 enum TorchTensors {
     static let maxDepth = 64
+    /// Values visited while looking for tensors: the memo lets a 500-byte pickle share
+    /// sub-objects into 2^60 paths, so the walk is bounded by count as well as by depth.
+    static let maxVisits = 1 << 18
 
     /// The tensors of a (possibly nested) dict, named by their keys joined with '.'; lists of
     /// tensors are named by index. Other leaves (epoch counters, strings) are skipped.
     static func collect(_ value: PickleValue, path: String) throws -> [(name: String, tensor: TorchTensorRef)] {
         var found: [(name: String, tensor: TorchTensorRef)] = []
+        var visits = 0
         func walk(_ value: PickleValue, _ prefix: String, _ depth: Int) throws {
+            switch value {
+            case .tensor, .dict, .list, .tuple: break
+            default: return     // numbers, strings: nothing to find, nothing to count
+            }
+            visits += 1
+            guard visits <= maxVisits else {
+                throw SinterError.file(path: path, message: "object holds more than \(maxVisits) values (shared sub-objects count each time)")
+            }
             guard depth <= maxDepth else {
                 throw SinterError.file(path: path, message: "object nested more than \(maxDepth) levels deep at '\(prefix)'")
             }
@@ -37,7 +49,9 @@ enum TorchTensors {
     }
 
     /// The elements of `tensor` in row-major order, from `data` (the whole storage).
-    static func materialise(_ tensor: TorchTensorRef, name: String, data: [UInt8], path: String) throws -> HostTensor {
+    /// `budget` is the output bytes still allowed: a stride-0 (broadcast) view can describe far
+    /// more elements than its storage holds, so the size is checked before allocating.
+    static func materialise(_ tensor: TorchTensorRef, name: String, data: [UInt8], path: String, budget: inout Int) throws -> HostTensor {
         func fail(_ message: String) -> SinterError { .file(path: path, message: "tensor '\(name)': \(message)") }
         let size = tensor.storage.dtype.byteSize
         let available = data.count / size
@@ -57,6 +71,11 @@ enum TorchTensors {
                 throw fail("shape \(tensor.shape), strides \(tensor.stride), offset \(tensor.offset) address element \(last), but storage '\(tensor.storage.key)' has \(available) elements")
             }
         }
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: tensor.storage.dtype.hostStorage.byteSize)
+        guard !overflow, bytes <= budget else {
+            throw fail("shape \(shapeText(tensor.shape)) is \(overflow ? "too many" : String(bytes)) bytes, more than the limit of \(budget) bytes")
+        }
+        budget -= bytes
         var out = [UInt8](repeating: 0, count: count * size)
         let contiguous = rowMajorStrides(tensor.shape)
         if count > 0 {

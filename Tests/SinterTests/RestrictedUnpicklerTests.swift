@@ -86,6 +86,16 @@ final class RestrictedUnpicklerTests: XCTestCase {
         assertRefused(w.bytes, "object nested more than 64 levels deep")
     }
 
+    func testSharedSubobjectsCannotBlowUpTheWalk() {
+        // L0 = [None]; Lk = [Lk-1, Lk-1] through the memo: 60 levels, 2^60 paths, 500 bytes.
+        var w = PickleWriter()
+        w.proto(2)
+        w.emptyList(); w.none(); w.op(0x61); w.put(0)
+        for k in 1...60 { w.op(0x30); w.emptyList(); w.mark(); w.get(k - 1); w.get(k - 1); w.appends(); w.put(k) }
+        w.stop()
+        assertRefused(w.bytes, "more than 262144 values (shared sub-objects count each time)")
+    }
+
     func testTensorArgumentsAreChecked() {
         var w = PickleWriter()
         w.proto(2); w.global("torch._utils", "_rebuild_tensor_v2")

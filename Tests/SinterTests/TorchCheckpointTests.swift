@@ -78,6 +78,15 @@ final class TorchCheckpointTests: XCTestCase {
         assertFileError(try TorchCheckpoint.parse(legacy, path: "v.pth"), "tensor 'w': shape [2], strides [1], offset 1 address element 2, but storage '0' has 2 elements")
     }
 
+    func testBroadcastStridesCannotAllocateFromASmallStorage() throws {
+        // One float, viewed as 2^40 elements with stride 0: 4 TiB if materialised.
+        var legacy = PickleWriter.legacyCheckpoint(["w": HostTensor(shape: [1], floats: [1])])
+        let size = try XCTUnwrap(legacy.firstRange(of: [0x28, 0x4b, 0x01, 0x74, 0x28, 0x4b, 0x01, 0x74])).lowerBound
+        legacy.replaceSubrange(size..<(size + 8), with: [0x28, 0x8a, 0x06, 0, 0, 0, 0, 0, 0x01, 0x74, 0x28, 0x4b, 0x00, 0x74])
+        assertFileError(try TorchCheckpoint.parse(legacy, path: "b.pth", maxBytes: 1 << 20),
+                        "tensor 'w': shape [1099511627776] is 4398046511104 bytes, more than the limit of 1048576 bytes")
+    }
+
     func testZipCheckpointFaults() throws {
         let good = try PickleWriter.zipCheckpoint(["w": HostTensor(shape: [2], floats: [1, 2])])
         let entries = try ZipArchive(bytes: good, path: "z.pth").entries
