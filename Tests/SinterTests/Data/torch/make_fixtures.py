@@ -38,6 +38,8 @@ state = collections.OrderedDict([
     ("n", Tensor(ls, 1, (2,), (1,))),
     ("q", Tensor(bs, 0, (4,), (1,))),
 ])
+# torch's state_dict() carries per-module versions as an attribute, which pickle writes with BUILD.
+state._metadata = collections.OrderedDict([("", {"version": 1})])
 checkpoint = {"state_dict": state, "epoch": 3, "note": "fixture"}
 storages = [fs, ts, ls, bs]
 
