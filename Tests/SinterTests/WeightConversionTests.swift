@@ -73,6 +73,7 @@ final class WeightConversionTests: XCTestCase {
         XCTAssertEqual(result.tensors, expected)
         XCTAssertEqual(result.parameterCount, 12 + 2 + 72 + 4)
         XCTAssertNil(result.member)
+        XCTAssertTrue(result.summary(source: path, out: "o.safetensors").contains { $0.hasPrefix("  note: torchvision's VGG was trained on RGB input") })
     }
 
     func testPasticheLegacyFileInsideAWheelIsDequantised() throws {
