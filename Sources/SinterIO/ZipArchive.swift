@@ -87,6 +87,12 @@ public struct ZipArchive {
             }
             output = Array(bytes[start..<(start + entry.compressedSize)])
         case 8:
+            // Deflate expands at most 1032:1, so a larger declared size is a lie; refusing it
+            // keeps a small archive from reserving gigabytes it can never fill.
+            let (bound, overflow) = entry.compressedSize.multipliedReportingOverflow(by: 1032)
+            guard !overflow, entry.uncompressedSize <= bound + 64 else {
+                throw fail("declares \(entry.uncompressedSize) bytes from \(entry.compressedSize) compressed, more than deflate can produce")
+            }
             output = try Self.inflateRaw(bytes, from: start, count: entry.compressedSize, expected: entry.uncompressedSize, fail: fail)
         default:
             throw fail("compression method \(entry.method) is not supported (only 0 stored and 8 deflate)")

@@ -62,6 +62,10 @@ final class ZipArchiveTests: XCTestCase {
         bytes[central + 24] = 10; bytes[central + 25] = 0; bytes[central + 26] = 0; bytes[central + 27] = 0
         let lying = try ZipArchive(bytes: bytes, path: "bomb.zip")
         assertFileError(try lying.read(named: "pkg/deflated.txt"), "inflates to more than the 10 bytes the directory declares")
+        // And one that overstates it beyond what deflate can produce is refused before allocating.
+        bytes[central + 24] = 0; bytes[central + 25] = 0; bytes[central + 26] = 0; bytes[central + 27] = 0x40
+        let bomb = try ZipArchive(bytes: bytes, path: "bomb.zip")
+        assertFileError(try bomb.read(named: "pkg/deflated.txt"), "declares 1073741824 bytes from \(deflated.compressedSize) compressed, more than deflate can produce")
     }
 
     func testCorruptDeflateDataIsAnError() throws {
