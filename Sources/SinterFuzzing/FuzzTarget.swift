@@ -44,7 +44,19 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .pickle:
             var state = PickleWriter()
             state.stateDict(Self.tensorSets[0], legacyView: true)
-            return [state.bytes, Self.plainPickle]
+            // Also the shapes of past bugs, so mutants explore around them: sub-lists shared
+            // through the memo (a walk of 2^k paths) and a tensor view with stride 0.
+            var shared = PickleWriter()
+            shared.proto(2); shared.emptyList(); shared.none(); shared.op(0x61); shared.put(0)
+            for k in 1...6 { shared.op(0x30); shared.emptyList(); shared.mark(); shared.get(k - 1); shared.get(k - 1); shared.appends(); shared.put(k) }
+            shared.stop()
+            var broadcast = PickleWriter()
+            broadcast.proto(2); broadcast.global("torch._utils", "_rebuild_tensor_v2")
+            broadcast.mark(); broadcast.mark(); broadcast.string("storage"); broadcast.global("torch", "FloatStorage"); broadcast.string("0")
+            broadcast.string("cpu"); broadcast.int(1); broadcast.tuple(); broadcast.persistentID()
+            broadcast.int(0); broadcast.mark(); broadcast.int(4); broadcast.int(3); broadcast.tuple(); broadcast.mark(); broadcast.int(0); broadcast.int(0); broadcast.tuple()
+            broadcast.bool(false); broadcast.none(); broadcast.tuple(); broadcast.reduce(); broadcast.stop()
+            return [state.bytes, Self.plainPickle, shared.bytes, broadcast.bytes]
         case .torch:
             return Self.tensorSets.map { PickleWriter.legacyCheckpoint($0) } + [try PickleWriter.zipCheckpoint(Self.tensorSets[0])]
         }
