@@ -2,6 +2,7 @@
 // Sinter: a deep-learning compiler. Module order (each depends only on those before it):
 //   SinterIR <- SinterAutodiff <- SinterDSL        (graph building)
 //   SinterIR <- SinterPasses <- SinterCodegen <- SinterRuntime   (compiling and running)
+//   SinterIR <- SinterIO <- SinterTorch   (reading torch.save checkpoints; no PyTorch needed)
 //   Sinter (umbrella: DSL + runtime) <- SinterModels (Graphs/) <- sinter (CLI)
 import PackageDescription
 
@@ -33,11 +34,12 @@ let package = Package(
         .target(name: "SinterDSL", dependencies: ["SinterIR", "SinterAutodiff"]),
         .target(name: "SinterPasses", dependencies: ["SinterIR"]),
         .target(name: "SinterIO", dependencies: ["SinterIR", "CPNG", "CZstd", "CZlib"]),
+        .target(name: "SinterTorch", dependencies: ["SinterIR", "SinterIO"]),
         .target(name: "SinterCodegen", dependencies: ["SinterIR", "SinterPasses", "SinterCodegenC"],
                 plugins: ["EmbedCodegenPlugin"]),
         .target(name: "SinterRuntime", dependencies: ["SinterIR", "SinterCodegen", "SinterIO"]),
         .target(name: "Sinter", dependencies: ["SinterIR", "SinterAutodiff", "SinterDSL", "SinterPasses",
-                                               "SinterCodegen", "SinterRuntime", "SinterIO"]),
+                                               "SinterCodegen", "SinterRuntime", "SinterIO", "SinterTorch"]),
         .target(name: "SinterModels", dependencies: ["Sinter"], path: "Graphs",
                 exclude: ["dumps"], resources: [.copy("Data")]),
         .executableTarget(name: "SinterCLI", dependencies: [

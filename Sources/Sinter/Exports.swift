@@ -6,3 +6,4 @@
 @_exported import SinterIR
 @_exported import SinterPasses
 @_exported import SinterRuntime
+@_exported import SinterTorch

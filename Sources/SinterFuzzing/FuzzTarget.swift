@@ -5,7 +5,7 @@ import Sinter
 /// call into the real parser. Limits are lowered (64 MiB) so a mutant cannot make a run slow by
 /// legitimately asking for gigabytes.
 public enum FuzzTarget: String, CaseIterable, Sendable {
-    case safetensors, idx, gzip, zstd, png, ir, checkpoint
+    case safetensors, idx, gzip, zstd, png, ir, checkpoint, zip, pickle, torch
 
     static let maxBytes = 64 << 20
 
@@ -37,6 +37,28 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             return Self.irTexts.map { Array($0.utf8) }
         case .checkpoint:
             return try Self.tensorSets.map { try Safetensors.encode($0, metadata: ["model": "fuzz", "step": "7", "seed": "1"]) }
+        case .zip:
+            return [try ZipWriter.encode([.init(name: "pkg/a.txt", data: Array("stored member".utf8), deflate: false),
+                                          .init(name: "pkg/b.bin", data: Self.noise(300, seed: 5) + [UInt8](repeating: 7, count: 500), deflate: true)]),
+                    try ZipWriter.encode([]), try PickleWriter.zipCheckpoint(Self.tensorSets[1], deflate: true)]
+        case .pickle:
+            var state = PickleWriter()
+            state.stateDict(Self.tensorSets[0], legacyView: true)
+            // Also the shapes of past bugs, so mutants explore around them: sub-lists shared
+            // through the memo (a walk of 2^k paths) and a tensor view with stride 0.
+            var shared = PickleWriter()
+            shared.proto(2); shared.emptyList(); shared.none(); shared.op(0x61); shared.put(0)
+            for k in 1...6 { shared.op(0x30); shared.emptyList(); shared.mark(); shared.get(k - 1); shared.get(k - 1); shared.appends(); shared.put(k) }
+            shared.stop()
+            var broadcast = PickleWriter()
+            broadcast.proto(2); broadcast.global("torch._utils", "_rebuild_tensor_v2")
+            broadcast.mark(); broadcast.mark(); broadcast.string("storage"); broadcast.global("torch", "FloatStorage"); broadcast.string("0")
+            broadcast.string("cpu"); broadcast.int(1); broadcast.tuple(); broadcast.persistentID()
+            broadcast.int(0); broadcast.mark(); broadcast.int(4); broadcast.int(3); broadcast.tuple(); broadcast.mark(); broadcast.int(0); broadcast.int(0); broadcast.tuple()
+            broadcast.bool(false); broadcast.none(); broadcast.tuple(); broadcast.reduce(); broadcast.stop()
+            return [state.bytes, Self.plainPickle, shared.bytes, broadcast.bytes]
+        case .torch:
+            return Self.tensorSets.map { PickleWriter.legacyCheckpoint($0) } + [try PickleWriter.zipCheckpoint(Self.tensorSets[0])]
         }
     }
 
@@ -68,6 +90,13 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             file += Zstd.compress(input, level: 1)
             if input.count % 5 == 0, !file.isEmpty { file[input.count % file.count] ^= 0x41 }
             _ = try Checkpoint.read(path: try context.file("fuzz.ckpt", file))
+        case .zip:
+            let archive = try ZipArchive(bytes: input, path: "<fuzz>.zip")
+            for entry in archive.entries { _ = try archive.read(entry, maxBytes: Self.maxBytes) }
+        case .pickle:
+            _ = try TorchCheckpoint.unpickle(input, path: "<fuzz>.pkl")
+        case .torch:
+            _ = try TorchCheckpoint.parse(input, path: "<fuzz>.pth", maxBytes: Self.maxBytes)
         }
     }
 
@@ -75,6 +104,15 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         var generator = SplitMix64(seed: seed)
         return (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
     }
+
+    /// Protocol-4 plain data as Python writes it: FRAME, MEMOIZE, SHORT_BINUNICODE, LONG1,
+    /// BINFLOAT, SHORT_BINBYTES, TUPLE3, STACK_GLOBAL of collections.OrderedDict, SETITEMS.
+    static let plainPickle: [UInt8] = [
+        0x80, 0x04, 0x95, 0x30, 0, 0, 0, 0, 0, 0, 0, 0x7d, 0x94, 0x28, 0x8c, 0x01, 0x69, 0x94, 0x5d, 0x94, 0x28, 0x4b, 0x00,
+        0x4d, 0xff, 0xff, 0x8a, 0x06, 0, 0, 0, 0, 0, 0x01, 0x65, 0x8c, 0x01, 0x66, 0x47, 0x3f, 0xd0, 0, 0, 0, 0, 0, 0,
+        0x8c, 0x01, 0x62, 0x43, 0x02, 0x00, 0x01, 0x8c, 0x01, 0x74, 0x4e, 0x88, 0x89, 0x87, 0x94,
+        0x8c, 0x02, 0x6f, 0x64, 0x8c, 0x0b] + Array("collections".utf8) + [0x8c, 0x0b] + Array("OrderedDict".utf8) +
+        [0x93, 0x29, 0x52, 0x8c, 0x01, 0x61, 0x4b, 0x01, 0x73, 0x75, 0x2e]
 
     static var idxImages: [UInt8] { [0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 4, 0, 0, 0, 4] + noise(32, seed: 1) }
 

