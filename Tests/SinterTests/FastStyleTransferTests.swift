@@ -40,6 +40,11 @@ final class FastStyleTransferTests: XCTestCase {
         XCTAssertEqual(sizes["InceptionV3.Mixed_5c.Branch_1.Conv_1_0c_5x5.weights"], 5 * 5 * 48 * 64)
         XCTAssertEqual(sizes["InceptionV3.Mixed_6e.Branch_2.Conv2d_0b_7x1.weights"], 7 * 1 * 192 * 192)
         XCTAssertFalse(inception.contains { $0.hasSuffix(".bias") || $0.hasSuffix(".gamma") })
+        // §3 leaves the trunk's size "not computed"; counted separately from slim's layer table:
+        // 8,947,040 conv weights + 9,408 betas (+ 18,816 moving statistics, not trainable).
+        XCTAssertEqual(sizes.filter { $0.key.hasPrefix("InceptionV3.") }.values.reduce(0, +), 8_956_448)
+        let persistent = graph.persistent.filter { graph[$0].sourceName?.hasPrefix("InceptionV3.") ?? false }
+        XCTAssertEqual(persistent.map { graph[$0].type.count }.reduce(0, +), 8_975_264)
 
         let predictor = InceptionV3StylePredictor()
         let trunk = try traceForward(name: "inception", models: [predictor]) { b in [("mixed_6e", predictor(b.input("x", [1, 256, 256, 3])))] }
