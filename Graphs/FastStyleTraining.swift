@@ -1,17 +1,15 @@
 import Sinter
 
-/// The perceptual loss of Johnson et al. (2016) for training a `FastStyleTransformer`, on VGG-19.
-///
-/// Layers and normalisation (Docs/style-transfer.md says why):
-/// * style: §2's five layers (block1_conv1 ... block5_conv1), Gram matrices / (H*W), per layer
-///   the mean over (B, C, C) of (G - G_style)^2. For one image that is exactly Johnson's
-///   ||G/C - T/C||_F^2 with his Gram / (C*H*W), so §2 and Johnson agree here. Summed over the
-///   layers, as Johnson does (§2 divides by 5 instead; only the weight's scale differs).
-/// * content: Johnson's relu2_2, which in VGG-19 is block2_conv2, and his normalisation: the
-///   mean over (B, H, W, C) of (F - F_content)^2. §2's block5_conv2 with 0.5*sum suits
-///   optimising one image; a feed-forward network trained on it keeps too little of the photo,
-///   and a sum would tie the weight to the crop size and the batch.
-/// * total variation: tf.image.total_variation of the output in 0..255, mean over the batch.
+/// The perceptual loss of Johnson et al. (2016) for training a `FastStyleTransformer`, on VGG-19,
+/// as his released code (fast-neural-style `train.lua`) defaults it, because its weights were
+/// tuned for exactly this loss (Docs/fast-style-transfer.md compares it with §2):
+/// * style at relu1_2, relu2_2, relu3_3, relu4_3, which VGG-19 has under the Keras names
+///   block1_conv2, block2_conv2, block3_conv3, block4_conv3: Gram / (C*H*W) and the mean over
+///   (B, C, C) of the squared difference (MSE), i.e. mean((G - G_style)^2) / C^2 with §2's
+///   Gram / (H*W). Summed over the layers.
+/// * content at relu3_3 (block3_conv3): the mean over (B, H, W, C) of (F - F_content)^2.
+/// * total variation: tf.image.total_variation of the output in 0..255 (§2's form), mean over
+///   the batch.
 public struct FastStyleSettings: Sendable, Equatable {
     /// Johnson's defaults (fast-neural-style): content 1, style 5, TV 1e-6; Adam lr 1e-3.
     public var contentWeight = 1.0
@@ -19,8 +17,8 @@ public struct FastStyleSettings: Sendable, Equatable {
     public var totalVariationWeight = 1e-6
     public var learningRate = 1e-3
 
-    public static let styleLayers = GatysSettings.styleLayers
-    public static let contentLayer = "block2_conv2"
+    public static let styleLayers = ["block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3"]
+    public static let contentLayer = "block3_conv3"
 
     public init() {}
 }
@@ -54,7 +52,7 @@ public struct FastStyleTraining {
 
     public func targetsGraph(style: (Int, Int)) throws -> Graph {
         guard style.0 >= 16, style.1 >= 16 else {
-            throw SinterError.shape(op: "fast_style", message: "the style image is \(style.0)x\(style.1); VGG-19 halves it four times before block5_conv1, so both sides must be at least 16",
+            throw SinterError.shape(op: "fast_style", message: "the style image is \(style.0)x\(style.1); VGG-19 halves it three times before block4_conv3 and sides under 16 leave it almost nothing, so both must be at least 16",
                                     location: SourceLocation(file: #fileID, line: #line))
         }
         return try traceForward(name: "fast_style_targets", models: [vgg]) { builder in
@@ -66,7 +64,7 @@ public struct FastStyleTraining {
 
     public func stepGraph(batch: Int, crop: Int, optimizer: Bool = true) throws -> Graph {
         guard crop >= 16, crop % 4 == 0 else {
-            throw SinterError.shape(op: "fast_style", message: "training crops are \(crop)x\(crop); they must be a multiple of 4 (so the transformer's output has the crop's size) and at least 16 (VGG-19's block5)",
+            throw SinterError.shape(op: "fast_style", message: "training crops are \(crop)x\(crop); they must be a multiple of 4 (so the transformer's output has the crop's size) and at least 16 (VGG-19 halves it three times before block4_conv3)",
                                     location: SourceLocation(file: #fileID, line: #line))
         }
         var options = StepOptions()
@@ -96,7 +94,7 @@ public struct FastStyleTraining {
             // Each sample's target: its style's Gram matrix, picked by the one-hot weights.
             let targets = builder.input("style_targets.\(layer)", [styles, c, c])
             let target = matmul(styleWeights, targets.reshaped([styles, c * c])).reshaped([b, c, c])
-            styleLoss = styleLoss + (g - target).square().mean()
+            styleLoss = styleLoss + (g - target).square().mean() / Double(c * c)
         }
         var contentLoss = builder.constant(0)
         if let feature = features[FastStyleSettings.contentLayer], let target = contentFeatures[FastStyleSettings.contentLayer] {

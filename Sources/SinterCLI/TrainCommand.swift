@@ -168,8 +168,10 @@ final class ProgressLine {
         lastPrint = Date()
         let done = Double(step - start), elapsed = Date().timeIntervalSince(started)
         let eta = done > 0 ? elapsed / done * Double(total - step) : 0
-        let line = String(format: "\repoch %d  step %d/%d  loss %@  %.0f img/s  ETA %@   ", epoch, step, total, losses,
-                          imagesPerSecond, formatDuration(eta))
+        // Slow models (style transfer at 256², under 1 img/s on two cores) still need a readable rate.
+        let rate = String(format: imagesPerSecond < 10 ? "%.2f" : "%.0f", imagesPerSecond)
+        let line = String(format: "\repoch %d  step %d/%d  loss %@  %@ img/s  ETA %@   ", epoch, step, total, losses,
+                          rate, formatDuration(eta))
         FileHandle.standardError.write(line.data(using: .utf8)!)
     }
 

@@ -126,7 +126,7 @@ final class FastStyleTransferTests: XCTestCase {
             try StyleImages.load(path: try Fixtures.file("Tests/SinterTests/Data/\($0)").path, longSide: 32)
         }
         let setup = try FastStyleSetup(model: model, vggWeights: vgg, styles: styles)
-        XCTAssertEqual(setup.targets["style_targets.block1_conv1"]?.shape, [2, 8, 8])
+        XCTAssertEqual(setup.targets["style_targets.block1_conv2"]?.shape, [2, 8, 8])
         let crops = try StyleCrops.load(directory: try Fixtures.directory("Tests/SinterTests/Data").path, crop: 32, cropsPerImage: 1, seed: 0, limit: 1)
         let train = setup.replicated(crops)
         XCTAssertEqual(train.count, 2 * crops.count)
