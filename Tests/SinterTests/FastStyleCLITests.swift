@@ -46,9 +46,10 @@ final class FastStyleCLITests: XCTestCase {
         let weights = path("vgg.safetensors")
         try Safetensors.write(try GatysStyleTransferTests.randomWeights(), to: weights)
         let out = path("run")
-        let train = try sinter(["train", "style", "--style", try styleImage, "--style", try Fixtures.file("Tests/SinterTests/Data/content-small.png").path,
-                                "--data", try photos, "--weights", weights, "--width-divisor", "8", "--crop", "32",
-                                "--crops-per-image", "2", "--style-size", "32", "--batch", "2", "--steps", "3", "--out", out])
+        let arguments = ["train", "style", "--style", try styleImage, "--style", try Fixtures.file("Tests/SinterTests/Data/content-small.png").path,
+                         "--data", try photos, "--weights", weights, "--width-divisor", "8", "--crop", "32",
+                         "--crops-per-image", "2", "--style-size", "32", "--batch", "2"]
+        let train = try sinter(arguments + ["--steps", "3", "--out", out])
         XCTAssertEqual(train.status, 0, train.err)
         XCTAssert(train.err.contains("step 3/3"), train.err)
         let csv = try String(contentsOfFile: "\(out)/loss.csv", encoding: .utf8)
@@ -57,6 +58,11 @@ final class FastStyleCLITests: XCTestCase {
         let checkpoint = try Checkpoint.read(path: "\(out)/checkpoint.sinter")
         XCTAssertEqual(checkpoint.model, "style")
         XCTAssertEqual(checkpoint.tensors["norms.0.gamma"]?.shape, [2, 4])
+        // --resume continues from it (the VGG weights loaded first are replaced by the checkpoint's).
+        let resumed = try sinter(arguments + ["--steps", "1", "--resume", "\(out)/checkpoint.sinter", "--out", path("run2")])
+        XCTAssertEqual(resumed.status, 0, resumed.err)
+        XCTAssert(resumed.err.contains("resumed style at step 3"), resumed.err)
+        XCTAssertEqual(try Checkpoint.read(path: path("run2/checkpoint.sinter")).step, 4)
 
         let odd = path("odd.png")
         try PNGImage.write(path: odd, width: 37, height: 29, channels: 3, pixels: (0..<(37 * 29 * 3)).map { UInt8($0 % 251) })
