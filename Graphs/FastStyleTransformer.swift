@@ -108,24 +108,32 @@ public struct FastStyleTransformer: Module {
 
     /// `.conditional`: `styleWeights` (B, N), one-hot for one style per sample.
     public func callAsFunction(_ content: Tensor, styleWeights: Tensor, file: String = #fileID, line: Int = #line) -> Tensor {
-        forward(content, file: file, line: line,
+        guard norms.count == 16 else { return misuse(content, "the .arbitrary transformer takes gammaBeta, not styleWeights", file, line) }
+        return forward(content, file: file, line: line,
                 contract: { i, x in norms[i](x, styleWeights: styleWeights, file: file, line: line) },
                 styled: { i, x in norms[3 + i](x, styleWeights: styleWeights, file: file, line: line) })
     }
 
     /// `.arbitrary`: gamma/beta (B, C) for each of the 13 style-normalised layers.
     public func callAsFunction(_ content: Tensor, gammaBeta: [(gamma: Tensor, beta: Tensor)], file: String = #fileID, line: Int = #line) -> Tensor {
-        forward(content, file: file, line: line,
+        guard contractBN.count == 3, gammaBeta.count == Self.styleNormChannels.count else {
+            return misuse(content, "the .arbitrary transformer takes 13 gamma/beta pairs (got \(gammaBeta.count)); a .conditional one takes styleWeights", file, line)
+        }
+        return forward(content, file: file, line: line,
                 contract: { i, x in contractBN[i](x, file: file, line: line) },
                 styled: { i, x in instanceNorm(x, gamma: gammaBeta[i].gamma, beta: gammaBeta[i].beta, file: file, line: line) })
     }
 
+    /// Records a shape error (which fails the trace) and returns `x` unchanged.
+    private func misuse(_ x: Tensor, _ message: String, _ file: String, _ line: Int) -> Tensor {
+        x.builder.record(.shape(op: "fast_style_transformer", message: message, location: SourceLocation(file: file, line: line)))
+        return x
+    }
+
     private func forward(_ x: Tensor, file: String, line: Int,
                          contract: (Int, Tensor) -> Tensor, styled: (Int, Tensor) -> Tensor) -> Tensor {
-        let location = SourceLocation(file: file, line: line)
         guard x.rank == 4, x.shape[3] == 3, x.shape[1] >= Self.minimumSide, x.shape[2] >= Self.minimumSide else {
-            x.builder.record(.shape(op: "fast_style_transformer", message: "content \(x.type) must be (B, h, w, 3) with h and w at least \(Self.minimumSide) (reflect padding at the quarter-size residual blocks)", location: location))
-            return x  // the recorded error fails the trace
+            return misuse(x, "content \(x.type) must be (B, h, w, 3) with h and w at least \(Self.minimumSide) (reflect padding at the quarter-size residual blocks)", file, line)
         }
         var h = contract(0, conv1(x, file: file, line: line)).relu(file: file, line: line)
         h = contract(1, conv2(h, file: file, line: line)).relu(file: file, line: line)

@@ -61,6 +61,11 @@ final class FastStyleTransferTests: XCTestCase {
         XCTAssertEqual(norms.count, 32)
         XCTAssertEqual(norms.values.reduce(0, +), 2 * 3 * (32 + 64 + 128 + FastStyleTransformer.styleNormChannels.reduce(0, +)))
         XCTAssertEqual(sizes.count, 16 + 32)
+        // The §3 form takes gamma/beta from a predictor, not style weights: a traced error, no crash.
+        let arbitrary = FastStyleTransformer(.arbitrary)
+        XCTAssertThrowsError(try traceForward(name: "misuse", models: [arbitrary]) { b in
+            [("y", arbitrary(b.input("x", [1, 16, 16, 3]), styleWeights: b.input("w", [1, 1])))]
+        }) { XCTAssert("\($0)".contains("takes gammaBeta"), "\($0)") }
     }
 
     /// 4*ceil(ceil(n/2)/2) for sides that are not multiples of 4, down to the smallest (5);
