@@ -103,6 +103,29 @@ final class FastStyleTransferTests: XCTestCase {
         }
     }
 
+    /// The whole conditional transformer (reflect pads, stride-2 VALID convs, CIN, nearest
+    /// up-sampling, the residual sums, the sigmoid) against central differences in f64, with
+    /// respect to the content, on a 9x7 image (odd sides: output 12x8) at width / 16.
+    func testTransformerGradientInF64OnAnOddSizedImage() throws {
+        let transformer = FastStyleTransformer(.conditional(styles: 2), widthDivisor: 16)
+        nameLayers(in: transformer)
+        var shape: [Int] = []
+        let program = try VJPProgram(name: "fast_style_f64", dtype: .f64, wrt: ["x"]) { builder in
+            let y = transformer(builder.input("x", [1, 9, 7, 3]), styleWeights: builder.input("w", [1, 2]))
+            shape = y.shape
+            let names = builder.graph.params.compactMap { builder.graph[$0].sourceName }
+            return GoldenOpGraph(outputs: [("y", (y * y).sum())], persistent: Dictionary(uniqueKeysWithValues: names.map { ($0, $0) }))
+        }
+        XCTAssertEqual(shape, [1, 12, 8, 3])
+        var random = SplitMix(seed: 7)
+        var feeds: [String: HostTensor] = ["dy": HostTensor(shape: [], doubles: [1]), "w": HostTensor(shape: [1, 2], doubles: [0.3, 0.7])]
+        for slot in program.executable.program.persistent {
+            feeds[slot.name] = HostTensor(shape: slot.type.shape, doubles: random.normals(slot.type.count).map { $0 * 0.5 + (slot.name.hasSuffix("gamma") ? 1 : 0) })
+        }
+        feeds["x"] = HostTensor(shape: [1, 9, 7, 3], doubles: (0..<189).map { _ in random.nextUniform() })
+        if let message = try finiteDifferenceMismatch(program, feeds: feeds, wrt: "x", probes: 24, step: 1e-5) { XCTFail(message) }
+    }
+
     /// The same seed gives the same crops; another seed other crops; a photo smaller than the
     /// crop is refused by name.
     func testCropsAreSeededAndSized() throws {
