@@ -18,10 +18,15 @@ struct StylizeCommand: ParsableCommand {
             """)
 
     @Option(help: "Content image (PNG).") var content: String
-    @Option(help: "Style image (PNG).") var style: String
-    @Option(help: "safetensors file with the VGG-19 weights (Keras names, kernels HWIO).") var weights: String
+    @Option(help: "Style image (PNG).") var style: String?
+    @Option(help: "safetensors file with the VGG-19 weights (Keras names, kernels HWIO).") var weights: String?
+    @Option(help: "A fast-style checkpoint from `sinter train style`: run its transformer instead of optimising (no --style, --weights).")
+    var model: String?
+    @Option(name: .customLong("style-index"), parsing: .unconditional, help: "With --model: which of its styles (0-based, the --style order of training).")
+    var styleIndex: Int?
     @Option(help: "PNG file to write the result to.") var out: String
-    @Option(parsing: .unconditional, help: "Long side of both images, in pixels.") var size: Int = 512
+    @Option(parsing: .unconditional, help: "Long side of both images, in pixels (default 512; with --model, the content image's own size).")
+    var size: Int?
     @Option(parsing: .unconditional, help: "Optimisation steps (the notebook: 10 epochs of 100).") var steps: Int = 1000
     @Option(name: .customLong("style-weight"), parsing: .unconditional, help: "Weight of the style loss.") var styleWeight: Double = 2e-2
     @Option(name: .customLong("content-weight"), parsing: .unconditional, help: "Weight of the content loss.") var contentWeight: Double = 1e-2
@@ -40,6 +45,15 @@ struct StylizeCommand: ParsableCommand {
     static let sizes = 16...8192
 
     func validate() throws {
+        if model != nil {
+            if style != nil { throw ValidationError("--style is for Gatys optimisation; a --model checkpoint has its styles built in (pick one with --style-index)") }
+            if weights != nil { throw ValidationError("--weights is for Gatys optimisation; a --model checkpoint needs no VGG-19 weights") }
+        } else {
+            if style == nil { throw ValidationError("--style S.png is required (or --model CHECKPOINT from `sinter train style`)") }
+            if weights == nil { throw ValidationError("--weights VGG19.safetensors is required (or --model CHECKPOINT from `sinter train style`)") }
+            if styleIndex != nil { throw ValidationError("--style-index applies only with --model") }
+        }
+        try OptionChecks.check(styleIndex, "--style-index", in: 0...Int.max, "the style's 0-based index in the checkpoint")
         try OptionChecks.check(size, "--size", in: Self.sizes, "the long side of both images in pixels; VGG-19 halves it four times")
         try OptionChecks.check(steps, "--steps", in: 1...OptionChecks.maxSteps, "optimisation steps")
         try OptionChecks.check(framesEvery, "--frames-every", in: 1...OptionChecks.maxSteps, "steps between intermediate images")
@@ -56,6 +70,8 @@ struct StylizeCommand: ParsableCommand {
     }
 
     private func stylize() throws {
+        if let model { return try stylizeWithModel(model) }
+        guard let style, let weights else { return }
         try PathChecks.inputFile(content, option: "--content", expected: "a PNG image")
         try PathChecks.inputFile(style, option: "--style", expected: "a PNG image")
         try PathChecks.inputFile(weights, option: "--weights", expected: "a safetensors file with VGG-19's weights")
@@ -71,8 +87,8 @@ struct StylizeCommand: ParsableCommand {
         settings.learningRate = lr
         let vggWeights = try Safetensors.read(path: weights)
         warnNonFinite(vggWeights, source: weights)
-        let contentImage = try StyleImages.load(path: content, longSide: size)
-        let styleImage = try StyleImages.load(path: style, longSide: size)
+        let contentImage = try StyleImages.load(path: content, longSide: size ?? 512)
+        let styleImage = try StyleImages.load(path: style, longSide: size ?? 512)
         let run = try GatysRun(weights: vggWeights, content: contentImage, style: styleImage, widthDivisor: widthDivisor,
                                settings: settings, weightsPath: weights)
         let csv = try log.map { try StylizeLog(path: $0) }

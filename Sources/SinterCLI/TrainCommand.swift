@@ -8,7 +8,7 @@ import SinterModels
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train", abstract: "Train a model from Graphs/ on real data.",
-        discussion: "Fashion-MNIST models read /usr/share/datasets/fashion-mnist (or --data); MNIST models use the 5,000 digits shipped in Graphs/Data.")
+        discussion: "Fashion-MNIST models read /usr/share/datasets/fashion-mnist (or --data); MNIST models use the 5,000 digits shipped in Graphs/Data. `style` trains a fast style-transfer network: --style S.png [--style S2.png ...] --data PHOTOS --weights VGG19.safetensors.")
 
     @Argument(help: "Model name.") var model: String
     @Option(help: "Directory with the dataset's IDX files.") var data: String?
@@ -22,6 +22,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Directory for the loss log, pictures and checkpoint.") var out: String = "sinter-out"
     @Option(help: "Continue from this checkpoint (bit for bit).") var resume: String?
     @OptionGroup var checks: CheckOptions
+    @OptionGroup var styleOptions: StyleTrainingOptions
 
     func validate() throws {
         try OptionChecks.check(epochs, "--epochs", in: 1...OptionChecks.maxSteps, "passes over the training images")
@@ -43,7 +44,12 @@ struct TrainCommand: ParsableCommand {
         try PathChecks.outputDirectory(out, option: "--out")
         let checkpointPath = "\(out)/checkpoint.sinter", csvPath = "\(out)/loss.csv"
         try PathChecks.outputFile(checkpointPath, option: "--out")
-        let recipe = try Recipes.make(model, data: data, batch: batch, lr: lr, seed: seed, trainLimit: trainLimit, testLimit: testLimit)
+        if model != "style", let option = styleOptions.given.first {
+            throw SinterError.runtime(message: "\(option) applies only to `sinter train style`, not to \(model)")
+        }
+        let recipe = model == "style"
+            ? try styleOptions.recipe(data: data, batch: batch, lr: lr, seed: seed, trainLimit: trainLimit, testLimit: testLimit)
+            : try Recipes.make(model, data: data, batch: batch, lr: lr, seed: seed, trainLimit: trainLimit, testLimit: testLimit)
         let (byEpochs, overflow) = epochs.multipliedReportingOverflow(by: recipe.stepsPerEpoch)
         let total = steps ?? byEpochs
         guard steps != nil || (!overflow && byEpochs <= OptionChecks.maxSteps) else {
@@ -51,6 +57,7 @@ struct TrainCommand: ParsableCommand {
         }
         let trainer = try Trainer(model: model, phases: recipe.phases, datasetCount: recipe.train.count,
                                   batchSize: recipe.batch, seed: seed)
+        try recipe.prepare?(trainer)
         if let resume {
             try trainer.restore(try Checkpoint.read(path: resume), path: resume)
             FileHandle.standardError.write("resumed \(model) at step \(trainer.step) from \(resume)\n".data(using: .utf8)!)
@@ -161,8 +168,10 @@ final class ProgressLine {
         lastPrint = Date()
         let done = Double(step - start), elapsed = Date().timeIntervalSince(started)
         let eta = done > 0 ? elapsed / done * Double(total - step) : 0
-        let line = String(format: "\repoch %d  step %d/%d  loss %@  %.0f img/s  ETA %@   ", epoch, step, total, losses,
-                          imagesPerSecond, formatDuration(eta))
+        // Slow models (style transfer at 256², under 1 img/s on two cores) still need a readable rate.
+        let rate = String(format: imagesPerSecond < 10 ? "%.2f" : "%.0f", imagesPerSecond)
+        let line = String(format: "\repoch %d  step %d/%d  loss %@  %@ img/s  ETA %@   ", epoch, step, total, losses,
+                          rate, formatDuration(eta))
         FileHandle.standardError.write(line.data(using: .utf8)!)
     }
 

@@ -15,6 +15,8 @@ struct TrainingRecipe {
     /// drawn above it (reconstructions).
     var picture: (phase: String, output: String, range: ClosedRange<Float>, withInputs: Bool, logits: Bool)
     var batch: Int
+    /// Run once the Trainer has initialised the params, before any resume (frozen weights from a file).
+    var prepare: ((Trainer) throws -> Void)? = nil
     var stepsPerEpoch: Int { max(train.count / batch, 1) }
 }
 
@@ -78,7 +80,7 @@ enum Recipes {
             return TrainingRecipe(train: train, test: nil, phases: phases, evaluation: nil, feed: feed,
                                   picture: ("discriminator", "fake", -1...1, false, false), batch: batch ?? entry.defaultBatch)
         default:
-            throw SinterError.runtime(message: "`sinter train` knows autoencoder, denoising-autoencoder, dense-autoencoder, deep-autoencoder, vae, cvae, gan, dcgan and celeba-dcgan; got '\(model)'")
+            throw SinterError.runtime(message: "`sinter train` knows autoencoder, denoising-autoencoder, dense-autoencoder, deep-autoencoder, vae, cvae, gan, dcgan, celeba-dcgan and style; got '\(model)'")
         }
     }
 
