@@ -7,37 +7,13 @@ import XCTest
 /// parse time (before any model is traced or compiled), and every file or folder option is
 /// checked before it is opened (a FIFO would hang, a directory or a device gives a Foundation
 /// dump, a path under a regular file cannot be created).
-final class CLIInputCheckTests: XCTestCase {
-    var directory: URL!
+final class CLIInputCheckTests: CLITestCase {
+    override class var folderPrefix: String { "cli-input" }
 
-    override func setUpWithError() throws {
-        directory = try SinterProcess.temporaryDirectory("cli-input")
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
-    func sinter(_ arguments: [String]) throws -> SinterProcess.Result {
-        try SinterProcess.run(arguments, environment: ["XDG_CACHE_HOME": path("cache")], in: directory, timeout: 60)
-    }
-
-    /// Non-zero exit, one line on stderr holding every fragment, no crash and no Foundation dump.
+    /// Refused in one line, and nothing claimed as written.
     func assertOneLineError(_ arguments: [String], _ fragments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
-        let result = try sinter(arguments)
-        let command = arguments.joined(separator: " ")
-        XCTAssertFalse(result.timedOut, "\(command) hung", file: file, line: line)
-        XCTAssertNotEqual(result.status, 0, "\(command) succeeded", file: file, line: line)
-        let first = result.err.split(separator: "\n").first.map(String.init) ?? ""
-        for fragment in fragments {
-            XCTAssert(first.contains(fragment), "\(command): '\(fragment)' not in the first line of:\n\(result.err)", file: file, line: line)
-        }
-        for dump in ["Error Domain", "NSCocoaErrorDomain", "UserInfo", "Fatal error", "crashed"] {
-            XCTAssertFalse(result.err.contains(dump), "\(command): \(result.err)", file: file, line: line)
-        }
-        XCTAssertFalse(result.out.contains("wrote"), "\(command) claims to have written something: \(result.out)", file: file, line: line)
+        let result = try assertRefusedInOneLine(arguments, fragments, file: file, line: line)
+        XCTAssertFalse(result.out.contains("wrote"), "\(arguments.joined(separator: " ")) claims to have written something: \(result.out)", file: file, line: line)
     }
 
     func testEveryNumericOptionIsCheckedAtParseTime() throws {

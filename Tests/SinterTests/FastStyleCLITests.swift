@@ -6,37 +6,15 @@ import XCTest
 /// `sinter train style` and `sinter stylize --model` end to end on random VGG-19 / 8 weights:
 /// the checkpoint, loss log and pictures of training, stylizing an odd-sized image with each
 /// style, and the option and path checks of both commands.
-final class FastStyleCLITests: XCTestCase {
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = try SinterProcess.temporaryDirectory("faststyle")
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
-    func sinter(_ arguments: [String], timeout: TimeInterval = 300) throws -> SinterProcess.Result {
-        try SinterProcess.run(arguments, environment: ["XDG_CACHE_HOME": path("cache")], in: directory, timeout: timeout)
-    }
+final class FastStyleCLITests: CLITestCase {
+    override class var folderPrefix: String { "faststyle" }
+    override class var refusalTimeout: TimeInterval { 120 }
 
     var styleImage: String { get throws { try Fixtures.file("Tests/SinterTests/Data/style-small.png").path } }
     var photos: String { get throws { try Fixtures.directory("Tests/SinterTests/Data").path } }
 
-    /// Non-zero exit with every fragment in the first line of stderr.
     func assertRefused(_ arguments: [String], _ fragments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
-        let result = try sinter(arguments, timeout: 120)
-        let command = arguments.joined(separator: " ")
-        XCTAssertFalse(result.timedOut, "\(command) hung", file: file, line: line)
-        XCTAssertNotEqual(result.status, 0, "\(command) succeeded", file: file, line: line)
-        let first = result.err.split(separator: "\n").first.map(String.init) ?? ""
-        for fragment in fragments {
-            XCTAssert(first.contains(fragment), "\(command): '\(fragment)' not in the first line of:\n\(result.err)", file: file, line: line)
-        }
-        XCTAssertFalse(result.err.contains("Fatal error") || result.err.contains("Error Domain"), result.err, file: file, line: line)
+        try assertRefusedInOneLine(arguments, fragments, file: file, line: line)
     }
 
     /// Two styles, 3 steps of batch 2 on 32x32 crops: loss.csv, the checkpoint and a picture;
@@ -49,7 +27,7 @@ final class FastStyleCLITests: XCTestCase {
         let arguments = ["train", "style", "--style", try styleImage, "--style", try Fixtures.file("Tests/SinterTests/Data/content-small.png").path,
                          "--data", try photos, "--weights", weights, "--width-divisor", "8", "--crop", "32",
                          "--crops-per-image", "2", "--style-size", "32", "--batch", "2"]
-        let train = try sinter(arguments + ["--steps", "3", "--out", out])
+        let train = try sinter(arguments + ["--steps", "3", "--out", out], timeout: 300)
         XCTAssertEqual(train.status, 0, train.err)
         XCTAssert(train.err.contains("step 3/3"), train.err)
         let csv = try String(contentsOfFile: "\(out)/loss.csv", encoding: .utf8)
@@ -59,7 +37,7 @@ final class FastStyleCLITests: XCTestCase {
         XCTAssertEqual(checkpoint.model, "style")
         XCTAssertEqual(checkpoint.tensors["norms.0.gamma"]?.shape, [2, 4])
         // --resume continues from it (the VGG weights loaded first are replaced by the checkpoint's).
-        let resumed = try sinter(arguments + ["--steps", "1", "--resume", "\(out)/checkpoint.sinter", "--out", path("run2")])
+        let resumed = try sinter(arguments + ["--steps", "1", "--resume", "\(out)/checkpoint.sinter", "--out", path("run2")], timeout: 300)
         XCTAssertEqual(resumed.status, 0, resumed.err)
         XCTAssert(resumed.err.contains("resumed style at step 3"), resumed.err)
         XCTAssertEqual(try Checkpoint.read(path: path("run2/checkpoint.sinter")).step, 4)
@@ -67,7 +45,7 @@ final class FastStyleCLITests: XCTestCase {
         let odd = path("odd.png")
         try PNGImage.write(path: odd, width: 37, height: 29, channels: 3, pixels: (0..<(37 * 29 * 3)).map { UInt8($0 % 251) })
         let stylized = path("stylized.png")
-        let run = try sinter(["stylize", "--model", "\(out)/checkpoint.sinter", "--content", odd, "--style-index", "1", "--out", stylized])
+        let run = try sinter(["stylize", "--model", "\(out)/checkpoint.sinter", "--content", odd, "--style-index", "1", "--out", stylized], timeout: 300)
         XCTAssertEqual(run.status, 0, run.err)
         XCTAssert(run.out.contains("37x29"), run.out)
         let image = try PNGImage.read(path: stylized)

@@ -6,38 +6,16 @@ import XCTest
 /// `sinter stylize` end to end on random VGG-19 / 8 weights (the output, the loss log, frames and
 /// the final line), its option and path checks, and `sinter eval nst` / `sinter bench nst` on the
 /// command line.
-final class StylizeCLITests: XCTestCase {
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = try SinterProcess.temporaryDirectory("stylize")
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
-    func sinter(_ arguments: [String], timeout: TimeInterval = 120) throws -> SinterProcess.Result {
-        try SinterProcess.run(arguments, environment: ["XDG_CACHE_HOME": path("cache")], in: directory, timeout: timeout)
-    }
+final class StylizeCLITests: CLITestCase {
+    override class var folderPrefix: String { "stylize" }
 
     var contentImage: String { get throws { try Fixtures.file("Tests/SinterTests/Data/content-small.png").path } }
     var styleImage: String { get throws { try Fixtures.file("Tests/SinterTests/Data/style-small.png").path } }
 
-    /// Non-zero exit with every fragment in the first line of stderr, and nothing written.
+    /// Refused in one line, and nothing written.
     func assertRefused(_ arguments: [String], _ fragments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
-        let result = try sinter(arguments, timeout: 60)
-        let command = arguments.joined(separator: " ")
-        XCTAssertFalse(result.timedOut, "\(command) hung", file: file, line: line)
-        XCTAssertNotEqual(result.status, 0, "\(command) succeeded", file: file, line: line)
-        let first = result.err.split(separator: "\n").first.map(String.init) ?? ""
-        for fragment in fragments {
-            XCTAssert(first.contains(fragment), "\(command): '\(fragment)' not in the first line of:\n\(result.err)", file: file, line: line)
-        }
-        XCTAssertFalse(result.err.contains("Fatal error") || result.err.contains("Error Domain"), result.err, file: file, line: line)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: path("out.png")), "\(command) wrote out.png", file: file, line: line)
+        try assertRefusedInOneLine(arguments, fragments, file: file, line: line)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("out.png")), "\(arguments.joined(separator: " ")) wrote out.png", file: file, line: line)
     }
 
     func testEveryStylizeOptionIsChecked() throws {
