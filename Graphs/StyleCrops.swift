@@ -17,17 +17,7 @@ public enum StyleCrops {
         guard crop >= 1, cropsPerImage >= 1, limit.map({ $0 >= 1 }) ?? true else {
             throw SinterError.file(path: directory, message: "cannot crop the photos with crop \(crop), \(cropsPerImage) crops per image, limit \(limit.map(String.init) ?? "none"): each must be at least 1")
         }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw SinterError.file(path: directory, message: "is not a folder (expected a folder of .png photos)")
-        }
-        let names: [String]
-        do {
-            names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.lowercased().hasSuffix(".png") }.sorted()
-        } catch {
-            throw SinterError.file(path: directory, message: "cannot list the photo folder (\(oneLine(error)))")
-        }
-        guard !names.isEmpty else { throw SinterError.file(path: directory, message: "holds no .png photos") }
+        let names = try ImageDataset.pngNames(in: directory)
         let chosen = Array(names.prefix(limit ?? names.count))
         let perCrop = crop * crop * 3
         let (count, overflowCount) = chosen.count.multipliedReportingOverflow(by: cropsPerImage)
@@ -72,6 +62,4 @@ public enum StyleCrops {
             }
         }
     }
-
-    static func oneLine(_ error: Error) -> String { String(describing: error).replacingOccurrences(of: "\n", with: " ") }
 }
