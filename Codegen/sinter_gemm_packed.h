@@ -18,12 +18,13 @@
  * never needs more than K * roundup(N * sizeof(T), SINTER_PG_PANEL_BYTES_MAX) bytes, whatever the
  * target, so scratch can be sized before the vector width is known.
  *
- * Packing. B is copied once into panels of NR columns, K block by K block (layout below),
- * zero-padded to whole panels, so the micro-kernel reads it with aligned vector loads in the
- * order it uses it. When N is large, A is packed one MR-row micro-panel at a time (kc x MR values)
- * into a buffer on the stack that stays in L1 while the micro-kernel sweeps every B panel of the
- * K block (streamed from L2/L3). When N is small that copy would cost more than it saves, and the
- * micro-kernel reads A in place.
+ * Packing and blocking. B is copied once into panels of NR columns, K block by K block (layout
+ * below), zero-padded to whole panels, so the micro-kernel reads it with aligned vector loads in
+ * the order it uses it. A is copied one MR-row micro-panel of one K block at a time into a buffer
+ * on the stack that stays in L1 while the micro-kernel sweeps the B panels of one N block (about
+ * SINTER_PG_L2_BYTES of packed B, which stays in L2); every copy moves contiguous values when A
+ * is row-major (rows layout) or transposed (k-major layout). The next micro-panel of A is
+ * prefetched a slice per tile while the current one runs.
  *
  * Register tile: MR rows x NR = NV vectors of C in registers (AVX-512: 12 x 32 floats or 12 x 16
  * doubles; AVX2 6 x 16 floats; 16-byte vectors 6 x 8 floats). Every term is a vector fused
@@ -64,13 +65,13 @@
 #ifndef SINTER_PG_KC_MAX
 #define SINTER_PG_KC_MAX 256
 #endif
+/* Bytes of one K block of packed B that the micro-kernels sweep from L2 (an N block). */
+#ifndef SINTER_PG_L2_BYTES
+#define SINTER_PG_L2_BYTES (512 * 1024)
+#endif
 /* Rows of C per task, about: enough to reuse each K block of packed B many times. */
 #ifndef SINTER_PG_TASK_ROWS
 #define SINTER_PG_TASK_ROWS 192
-#endif
-/* A is packed when C has at least this many panels (the copy is repaid once per panel). */
-#ifndef SINTER_PG_PACK_A_PANELS
-#define SINTER_PG_PACK_A_PANELS 4
 #endif
 
 typedef struct {
@@ -78,13 +79,13 @@ typedef struct {
     long kc, kblocks;    /* K blocks: kblocks blocks of kc terms, the last one maybe shorter */
     long mr, nr;         /* register tile */
     long mpanels, panels; /* MR-row panels of A and C, NR-column panels of B and C */
+    long nc_panels;      /* panels per N block: a K block of that many panels stays in L2 */
     long mtasks, ntasks; /* tasks: mtasks row blocks x ntasks panel blocks */
-    int pack_a;          /* pack A micro-panels (large N) or read A in place (small N) */
 } sinter_pgemm_plan;
 
 /* The blocking of an M x N x K product for a tile of mr x nr. Only kc and kblocks decide the
  * arithmetic, and they depend on K alone; the task grid is cut for `threads`. */
-static inline sinter_pgemm_plan sinter_pgemm_plan_tile(long M, long N, long K, long mr, long nr, long threads) {
+static inline sinter_pgemm_plan sinter_pgemm_plan_tile(long M, long N, long K, long mr, long nr, long elem, long threads) {
     sinter_pgemm_plan p;
     p.M = M > 0 ? M : 0;
     p.N = N > 0 ? N : 0;
@@ -100,7 +101,8 @@ static inline sinter_pgemm_plan sinter_pgemm_plan_tile(long M, long N, long K, l
     }
     p.mpanels = (p.M + mr - 1) / mr;
     p.panels = (p.N + nr - 1) / nr;
-    p.pack_a = p.panels >= SINTER_PG_PACK_A_PANELS;
+    p.nc_panels = SINTER_PG_L2_BYTES / ((p.kc > 0 ? p.kc : 1) * nr * elem);
+    if (p.nc_panels < 1) p.nc_panels = 1;
     if (threads < 1) threads = 1;
     const long per_task = SINTER_PG_TASK_ROWS / mr > 0 ? SINTER_PG_TASK_ROWS / mr : 1;
     long mt = (p.mpanels + per_task - 1) / per_task;
@@ -121,14 +123,14 @@ static inline long sinter_pgemm_tasks(const sinter_pgemm_plan *p) { return p->mt
 /* The micro-kernel: an MR x NR tile of C (+)= A rows x packed B panel over kcb terms, writing
  * only the first mr rows and nr columns. A element (r, k) is at a[AIDX(r, k)]. */
 #define SINTER_DEFINE_PG_MICRO(T, SUF, VT, NAME, AIDX)                                          \
-static inline void NAME(long kcb, const T *restrict a, long ars, long acs,                     \
-        const T *restrict bp, T *restrict c, long ldc, int first, long mr, long nr) {          \
+static inline void NAME(long kcb, const T *restrict a, const T *restrict bp, T *restrict c,   \
+        long ldc, int first, long mr, long nr) {                                               \
     enum { VW = (int)(sizeof(VT) / sizeof(T)), NV = SINTER_PG_NV, MR = SINTER_PG_MR, NR = NV * VW }; \
-    (void)ars; (void)acs;                                                                      \
     VT acc[MR][NV];                                                                            \
     for (int r = 0; r < MR; r++)                                                               \
         for (int v = 0; v < NV; v++) acc[r][v] = (VT){0};                                      \
-    for (int r = 0; r < MR; r++) __builtin_prefetch(c + r * ldc, 1, 3);                        \
+    for (int r = 0; r < MR; r++)                                                               \
+        for (int v = 0; v < NV; v++) __builtin_prefetch(c + r * ldc + v * VW, 1, 3);           \
     for (long k = 0; k < kcb; k++) {                                                           \
         VT b[NV];                                                                              \
         for (int v = 0; v < NV; v++) b[v] = *(const VT *)(bp + k * NR + v * VW);               \
@@ -153,14 +155,16 @@ static inline void NAME(long kcb, const T *restrict a, long ars, long acs,      
         for (long n = 0; n < nr; n++) c[r * ldc + n] = first ? tile[r][n] : c[r * ldc + n] + tile[r][n]; \
 }
 
-#define SINTER_PG_PACKED_AIDX(r, k) ((k) * SINTER_PG_MR + (r))
-#define SINTER_PG_STRIDED_AIDX(r, k) ((r) * ars + (k) * acs)
+/* The two layouts of a packed A micro-panel: rows of SINTER_PG_KC_MAX values (A row-major:
+ * each row is one contiguous copy), or kcb groups of MR values (A transposed: each k is one). */
+#define SINTER_PG_ROWS_AIDX(r, k) ((r) * SINTER_PG_KC_MAX + (k))
+#define SINTER_PG_KMAJOR_AIDX(r, k) ((k) * SINTER_PG_MR + (r))
 
 #define SINTER_DEFINE_PGEMM(T, SUF, VT)                                                        \
-SINTER_DEFINE_PG_MICRO(T, SUF, VT, sinter_pg_micro_packed_##SUF, SINTER_PG_PACKED_AIDX)         \
-SINTER_DEFINE_PG_MICRO(T, SUF, VT, sinter_pg_micro_strided_##SUF, SINTER_PG_STRIDED_AIDX)       \
+SINTER_DEFINE_PG_MICRO(T, SUF, VT, sinter_pg_micro_rows_##SUF, SINTER_PG_ROWS_AIDX)             \
+SINTER_DEFINE_PG_MICRO(T, SUF, VT, sinter_pg_micro_kmajor_##SUF, SINTER_PG_KMAJOR_AIDX)         \
 static inline sinter_pgemm_plan sinter_pgemm_plan_##SUF(long M, long N, long K, long threads) { \
-    return sinter_pgemm_plan_tile(M, N, K, SINTER_PG_MR, SINTER_PG_NV * (long)(sizeof(VT) / sizeof(T)), threads); \
+    return sinter_pgemm_plan_tile(M, N, K, SINTER_PG_MR, SINTER_PG_NV * (long)(sizeof(VT) / sizeof(T)), (long)sizeof(T), threads); \
 }                                                                                              \
 /* Elements of packed B (allocate them 64-byte aligned). */                                    \
 static inline long sinter_pgemm_packed_b_elems_##SUF(const sinter_pgemm_plan *p) {            \
@@ -190,20 +194,22 @@ static inline void sinter_pgemm_pack_b_##SUF(const sinter_pgemm_plan *p, const T
         }                                                                                      \
     }                                                                                          \
 }                                                                                              \
-/* Rows [m, m+mr) x K block [k0, k0+kcb) of A as kcb x MR values; rows from mr on are zero. */ \
+/* Rows [m, m+mr) x K block [k0, k0+kcb) of A, rows from mr on zero: in rows layout when A is \
+ * row-major (acs == 1), else k-major. Either way every copy is of contiguous values when A is  \
+ * row-major or transposed. */                                                                 \
 static inline void sinter_pg_pack_a_##SUF(const T *A, long ars, long acs, long m, long mr,     \
         long k0, long kcb, T *restrict ap) {                                                   \
     enum { MR = SINTER_PG_MR };                                                                \
     const T *src = A + m * ars + k0 * acs;                                                     \
-    if (mr == MR && acs == 1) {                                                                \
-        for (int r = 0; r < MR; r++)                                                           \
-            for (long k = 0; k < kcb; k++) ap[k * MR + r] = src[r * ars + k];                  \
-    } else if (mr == MR) {                                                                     \
-        for (long k = 0; k < kcb; k++)                                                         \
-            for (int r = 0; r < MR; r++) ap[k * MR + r] = src[r * ars + k * acs];              \
+    if (acs == 1) {                                                                            \
+        for (long r = 0; r < MR; r++) {                                                        \
+            if (r < mr) memcpy(ap + r * SINTER_PG_KC_MAX, src + r * ars, (size_t)kcb * sizeof(T)); \
+            else memset(ap + r * SINTER_PG_KC_MAX, 0, (size_t)kcb * sizeof(T));                \
+        }                                                                                      \
     } else {                                                                                   \
         for (long k = 0; k < kcb; k++) {                                                       \
-            for (long r = 0; r < mr; r++) ap[k * MR + r] = src[r * ars + k * acs];             \
+            if (ars == 1) memcpy(ap + k * MR, src + k * acs, (size_t)mr * sizeof(T));          \
+            else for (long r = 0; r < mr; r++) ap[k * MR + r] = src[r * ars + k * acs];         \
             for (long r = mr; r < MR; r++) ap[k * MR + r] = 0;                                 \
         }                                                                                      \
     }                                                                                          \
@@ -221,6 +227,8 @@ static inline void sinter_pgemm_block_##SUF(const sinter_pgemm_plan *p, long m0,
         return;                                                                                \
     }                                                                                          \
     SINTER_ALIGNED T ap[SINTER_PG_KC_MAX * MR];                                                \
+    for (long jc = j0; jc < j1; jc += p->nc_panels) {                                          \
+    const long je = sinter_minl(j1, jc + p->nc_panels);                                        \
     for (long kb = 0; kb < p->kblocks; kb++) {                                                 \
         const long k0 = kb * p->kc, kcb = sinter_minl(p->kc, p->K - k0);                       \
         const T *bblock = bp + k0 * p->panels * NR;                                            \
@@ -228,28 +236,26 @@ static inline void sinter_pgemm_block_##SUF(const sinter_pgemm_plan *p, long m0,
         for (long m = m0; m < m1; m += MR) {                                                   \
             const long mr = sinter_minl(MR, m1 - m);                                           \
             T *crow = C + m * ldc;                                                             \
-            if (p->pack_a || mr < MR) {                                                        \
-                sinter_pg_pack_a_##SUF(A, ars, acs, m, mr, k0, kcb, ap);                       \
-                /* The next micro-panel (the next rows, or the first rows of the next K       \
-                 * block) comes from memory: fetch it a slice per tile, while this one runs. */ \
-                const int wrap = m + MR >= m1;                                                 \
-                const long nm = wrap ? m0 : m + MR, nk = wrap ? k0 + kcb : k0;                \
-                const long nrows = wrap && kb + 1 == p->kblocks ? 0 : sinter_minl(MR, m1 - nm); \
-                const long lines = acs == 1 ? (sinter_minl(p->kc, p->K - nk) * (long)sizeof(T) + 63) / 64 : 0; \
-                const long fetch = nrows * lines, jn = j1 - j0;                                \
-                for (long j = j0; j < j1; j++) {                                               \
-                    for (long f = fetch * (j - j0) / jn; f < fetch * (j - j0 + 1) / jn; f++)    \
-                        __builtin_prefetch((const char *)(A + (nm + f / lines) * ars + nk) + 64 * (f % lines), 0, 2); \
-                    sinter_pg_micro_packed_##SUF(kcb, ap, 0, 0, bblock + j * kcb * NR,         \
-                        crow + j * NR, ldc, first, mr, sinter_minl(NR, p->N - j * NR));        \
-                }                                                                              \
-            } else {                                                                           \
-                const T *arow = A + m * ars + k0 * acs;                                        \
-                for (long j = j0; j < j1; j++)                                                 \
-                    sinter_pg_micro_strided_##SUF(kcb, arow, ars, acs, bblock + j * kcb * NR,  \
-                        crow + j * NR, ldc, first, mr, sinter_minl(NR, p->N - j * NR));        \
+            sinter_pg_pack_a_##SUF(A, ars, acs, m, mr, k0, kcb, ap);                           \
+            /* The next micro-panel (the next rows, or the first rows of the next K block)     \
+             * comes from memory: fetch it a slice per tile, while this one runs. */           \
+            const int wrap = m + MR >= m1;                                                     \
+            const long nm = wrap ? m0 : m + MR, nk = wrap ? k0 + kcb : k0;                    \
+            const long nrows = wrap && kb + 1 == p->kblocks ? 0 : sinter_minl(MR, m1 - nm);   \
+            const long nkcb = sinter_minl(p->kc, p->K - nk), lines = (nkcb * (long)sizeof(T) + 63) / 64; \
+            const long fetch = nrows == 0 ? 0 : acs == 1 ? nrows * lines : ars == 1 ? nkcb : 0; \
+            const long jn = je - jc;                                                           \
+            for (long j = jc; j < je; j++) {                                                   \
+                for (long f = fetch * (j - jc) / jn; f < fetch * (j - jc + 1) / jn; f++)        \
+                    __builtin_prefetch(acs == 1 ? A + (nm + f / lines) * ars + nk + (f % lines) * (64 / (long)sizeof(T)) \
+                                                : A + nm + (nk + f) * acs, 0, 2);              \
+                const T *bpanel = bblock + j * kcb * NR;                                       \
+                const long nr = sinter_minl(NR, p->N - j * NR);                                \
+                if (acs == 1) sinter_pg_micro_rows_##SUF(kcb, ap, bpanel, crow + j * NR, ldc, first, mr, nr); \
+                else sinter_pg_micro_kmajor_##SUF(kcb, ap, bpanel, crow + j * NR, ldc, first, mr, nr); \
             }                                                                                  \
         }                                                                                      \
+    }                                                                                          \
     }                                                                                          \
 }                                                                                              \
 /* Task t < sinter_pgemm_tasks(p): a block of rows x a block of panels of C. */                \

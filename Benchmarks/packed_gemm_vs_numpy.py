@@ -1,0 +1,104 @@
+"""Races Codegen/sinter_gemm_packed.h (Benchmarks/packed_gemm_bench.c) against numpy's BLAS on
+n x n x n float32 products, alternating the two in every round, each in its own process, and
+prints a markdown table of the best GFLOP/s of each over all rounds and their ratio.
+
+Usage (from the repository root, with a python that has numpy):
+    python Benchmarks/packed_gemm_vs_numpy.py [--rounds 5] [--sizes 512,1024,2048] [--threads 1,2]
+
+Threads: OMP_NUM_THREADS for the bench, OPENBLAS_NUM_THREADS (and OMP_NUM_THREADS) for numpy.
+Each measurement is the minimum over the same number of timed calls after 3 warm-up calls
+(50 / 20 / 10 calls at n = 512 / 1024 / 2048, as ../shared/peers/bench_numpy.py). On a shared
+machine absolute numbers drift; the ratio measured side by side is what holds.
+"""
+import argparse, json, os, subprocess, sys, tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ITERS = {512: 50, 1024: 20, 2048: 10}
+
+NUMPY_PROGRAM = r"""
+import sys, time, numpy as np
+n, iters = int(sys.argv[1]), int(sys.argv[2])
+rng = np.random.default_rng(0)
+a = rng.standard_normal((n, n), dtype=np.float32)
+b = rng.standard_normal((n, n), dtype=np.float32)
+c = np.empty((n, n), np.float32)
+for _ in range(3):
+    np.matmul(a, b, out=c)
+times = []
+for _ in range(iters):
+    t0 = time.perf_counter()
+    np.matmul(a, b, out=c)
+    times.append(time.perf_counter() - t0)
+times.sort()
+print(times[0] * 1e3, times[len(times) // 2] * 1e3)
+"""
+
+
+def build(directory):
+    binary = os.path.join(directory, "packed_gemm_bench")
+    compiler = os.environ.get("SINTER_CC", "cc")
+    subprocess.run([compiler, "-O3", "-march=native", "-std=c11", "-fno-strict-aliasing", "-fopenmp",
+                    "-I", os.path.join(ROOT, "Codegen"), os.path.join(ROOT, "Benchmarks", "packed_gemm_bench.c"),
+                    "-o", binary], check=True)
+    return binary
+
+
+def env_with(threads):
+    env = dict(os.environ)
+    env["OMP_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"] = str(threads)
+    return env
+
+
+def run_numpy(n, threads):
+    out = subprocess.run([sys.executable, "-c", NUMPY_PROGRAM, str(n), str(ITERS.get(n, 10))], env=env_with(threads),
+                         check=True, capture_output=True, text=True).stdout.split()
+    return float(out[0])
+
+
+def run_sinter(binary, n, threads):
+    out = subprocess.run([binary, str(n), str(n), str(n), str(ITERS.get(n, 10))], env=env_with(threads),
+                         check=True, capture_output=True, text=True).stdout
+    record = json.loads(out)
+    if record["check"] != "ok":
+        sys.exit(f"packed_gemm_bench computed a wrong product at n={n}: {out}")
+    return record["min_ms"], record
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--sizes", default="512,1024,2048")
+    parser.add_argument("--threads", default="1,2")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    thread_counts = [int(t) for t in args.threads.split(",")]
+    best = {}
+    tile = None
+    with tempfile.TemporaryDirectory() as directory:
+        binary = build(directory)
+        for r in range(args.rounds):
+            for threads in thread_counts:
+                for n in sizes:
+                    order = ("numpy", "sinter") if r % 2 == 0 else ("sinter", "numpy")
+                    for who in order:
+                        if who == "numpy":
+                            ms = run_numpy(n, threads)
+                        else:
+                            ms, record = run_sinter(binary, n, threads)
+                            tile = f"{record['mr']}x{record['nr']}, kc {record['kc']}"
+                        key = (who, threads, n)
+                        best[key] = min(best.get(key, float("inf")), ms)
+                        print(f"round {r + 1} threads {threads} n {n} {who}: {ms:.2f} ms", file=sys.stderr, flush=True)
+    print(f"Best of {args.rounds} alternating rounds (tile {tile}); GFLOP/s = 2 n^3 / best time.\n")
+    print("| threads | n | numpy GFLOP/s | packed GEMM GFLOP/s | packed / numpy |")
+    print("|---:|---:|---:|---:|---:|")
+    for threads in thread_counts:
+        for n in sizes:
+            flop = 2.0 * n ** 3
+            g_np = flop / best[("numpy", threads, n)] / 1e6
+            g_si = flop / best[("sinter", threads, n)] / 1e6
+            print(f"| {threads} | {n} | {g_np:.1f} | {g_si:.1f} | {100 * g_si / g_np:.0f}% |")
+
+
+if __name__ == "__main__":
+    main()
