@@ -120,6 +120,16 @@ static inline sinter_pgemm_plan sinter_pgemm_plan_tile(long M, long N, long K, l
 
 static inline long sinter_pgemm_tasks(const sinter_pgemm_plan *p) { return p->mtasks * p->ntasks; }
 
+/* The block of C that task t writes: rows [*m0, *m1) x columns [*n0, *n1) (maybe empty). A fused
+ * epilogue can run on it as soon as the task is done. */
+static inline void sinter_pgemm_task_block(const sinter_pgemm_plan *p, long t, long *m0, long *m1, long *n0, long *n1) {
+    const long tm = t / p->ntasks, tn = t % p->ntasks;
+    *m0 = sinter_minl(p->M, p->mpanels * tm / p->mtasks * p->mr);
+    *m1 = sinter_minl(p->M, p->mpanels * (tm + 1) / p->mtasks * p->mr);
+    *n0 = sinter_minl(p->N, p->panels * tn / p->ntasks * p->nr);
+    *n1 = sinter_minl(p->N, p->panels * (tn + 1) / p->ntasks * p->nr);
+}
+
 /* The micro-kernel: an MR x NR tile of C (+)= A rows x packed B panel over kcb terms, writing
  * only the first mr rows and nr columns. A element (r, k) is at a[AIDX(r, k)]. */
 #define SINTER_DEFINE_PG_MICRO(T, SUF, VT, NAME, AIDX)                                          \
@@ -258,15 +268,13 @@ static inline void sinter_pgemm_block_##SUF(const sinter_pgemm_plan *p, long m0,
     }                                                                                          \
     }                                                                                          \
 }                                                                                              \
-/* Task t < sinter_pgemm_tasks(p): a block of rows x a block of panels of C. */                \
+/* Task t < sinter_pgemm_tasks(p): its block of C (sinter_pgemm_task_block). */                \
 static inline void sinter_pgemm_task_##SUF(const sinter_pgemm_plan *p, long t, const T *A,     \
         long ars, long acs, const T *bp, T *C, long ldc, int accumulate) {                     \
-    const long tm = t / p->ntasks, tn = t % p->ntasks;                                         \
-    const long m0 = p->mpanels * tm / p->mtasks * p->mr;                                       \
-    const long m1 = sinter_minl(p->M, p->mpanels * (tm + 1) / p->mtasks * p->mr);              \
-    const long j0 = p->panels * tn / p->ntasks, j1 = p->panels * (tn + 1) / p->ntasks;         \
-    if (m0 < m1 && j0 < j1)                                                                    \
-        sinter_pgemm_block_##SUF(p, m0, m1, j0, j1, A, ars, acs, bp, C, ldc, accumulate);      \
+    long m0, m1, n0, n1;                                                                       \
+    sinter_pgemm_task_block(p, t, &m0, &m1, &n0, &n1);                                         \
+    if (m0 < m1 && n0 < n1)                                                                    \
+        sinter_pgemm_block_##SUF(p, m0, m1, n0 / p->nr, (n1 + p->nr - 1) / p->nr, A, ars, acs, bp, C, ldc, accumulate); \
 }
 
 SINTER_DEFINE_PGEMM(float, f32, sinter_vf32)

@@ -9,7 +9,8 @@
  *      order, then added to C), so the numerics contract is tested, not just "close enough";
  *   3. bit-equality of the task grids cut for 1, 2, 3 and 7 threads, run serially, and of the
  *      2-thread grid run by OpenMP threads (when built with -fopenmp);
- *   4. that C outside the M x N block (ldc > N) is never written.
+ *   4. that C outside the M x N block (ldc > N) is never written, and that the blocks of the tasks
+ *      (sinter_pgemm_task_block, where a fused epilogue would run) tile C exactly.
  * Prints one line per failure and a summary "checked N cases"; exits 1 on any failure.
  */
 #include "sinter_gemm_packed.h"
@@ -35,6 +36,21 @@ typedef struct {
     long ldc_pad;      /* ldc = N + ldc_pad */
     long a_row_pad;    /* A rows further apart than K (a window of a bigger array) */
 } gemm_case;
+
+/* Whether the tasks' blocks (sinter_pgemm_task_block) cover every element of C exactly once. */
+static int tiles_exactly(const sinter_pgemm_plan *p) {
+    unsigned char *seen = calloc((size_t)(p->M * p->N + 1), 1);
+    int ok = 1;
+    for (long t = 0; t < sinter_pgemm_tasks(p); t++) {
+        long m0, m1, n0, n1;
+        sinter_pgemm_task_block(p, t, &m0, &m1, &n0, &n1);
+        for (long m = m0; m < m1; m++)
+            for (long n = n0; n < n1; n++) ok &= seen[m * p->N + n]++ == 0;
+    }
+    for (long i = 0; i < p->M * p->N; i++) ok &= seen[i] == 1;
+    free(seen);
+    return ok;
+}
 
 /* One instantiation per element type: T, the suffix, the reference type R, fma, epsilon. */
 #define DEFINE_CHECK(T, SUF, R, FMA, EPS)                                                      \
@@ -83,6 +99,11 @@ static void check_##SUF(const gemm_case *g) {                                   
         const sinter_pgemm_plan p = sinter_pgemm_plan_##SUF(M, N, K, parallel ? 2 : threads[ti]); \
         if (p.kc != p1.kc || p.kblocks != p1.kblocks) {                                        \
             printf("FAIL %s %ldx%ldx%ld: the K blocking depends on the thread count\n", #SUF, M, N, K); \
+            failures++;                                                                        \
+        }                                                                                      \
+        if (!tiles_exactly(&p)) {                                                              \
+            printf("FAIL %s %ldx%ldx%ld: the task blocks of %ld threads do not tile C\n", #SUF, M, N, K, \
+                   parallel ? 2 : threads[ti]);                                                \
             failures++;                                                                        \
         }                                                                                      \
         memcpy(C, C0, sizeof(T) * csize);                                                      \
