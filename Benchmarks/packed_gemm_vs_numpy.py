@@ -8,8 +8,11 @@ Usage (from the repository root, with a python that has numpy):
 
 Threads: OMP_NUM_THREADS for the bench, OPENBLAS_NUM_THREADS (and OMP_NUM_THREADS) for numpy.
 Each measurement is the minimum over the same number of timed calls after 3 warm-up calls
-(50 / 20 / 10 calls at n = 512 / 1024 / 2048, as ../shared/peers/bench_numpy.py). On a shared
-machine absolute numbers drift; the ratio measured side by side is what holds.
+(50 / 20 / 10 calls at n = 512 / 1024 / 2048, as ../shared/peers/bench_numpy.py), made back to
+back in one process: calling the libraries in turn inside one process does not work on a loaded
+machine, because worker threads that sleep between calls wake up tens of milliseconds late. On a
+shared machine absolute numbers drift; the ratio measured side by side, best of several rounds,
+is what holds.
 """
 import argparse, json, os, subprocess, sys, tempfile
 
