@@ -4,7 +4,7 @@ every round, each run in its own process, and prints a markdown table of the bes
 over all rounds and the packed GEMM's ratio to numpy, by wall time and by CPU time.
 
 Usage (from the repository root, with a python that has numpy):
-    python Benchmarks/packed_gemm_vs_numpy.py [--rounds 5] [--sizes 512,1024,2048] [--threads 1,2]
+    python Benchmarks/packed_gemm_vs_numpy.py [--rounds 5] [--sizes 512,1024,2048] [--threads 1,2] [--calls C]
 
 Threads: OMP_NUM_THREADS for the bench, OPENBLAS_NUM_THREADS (and OMP_NUM_THREADS) for numpy.
 Each measurement is the minimum over the same number of timed calls after 3 warm-up calls
@@ -74,7 +74,10 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--sizes", default="512,1024,2048")
     parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--calls", type=int, help="timed calls per run, every size (default 50 / 20 / 10)")
     args = parser.parse_args()
+    if args.calls:
+        ITERS.update({n: args.calls for n in [int(s) for s in args.sizes.split(",")]})
     sizes = [int(s) for s in args.sizes.split(",")]
     thread_counts = [int(t) for t in args.threads.split(",")]
     best = {}
