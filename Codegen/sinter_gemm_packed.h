@@ -14,7 +14,9 @@
  *   SINTER_PARALLEL_FOR
  *   for (long t = 0; t < tasks; t++) sinter_pgemm_task_f32(&p, t, A, ars, acs, bp, C, ldc, accumulate);
  *
- * (Or without the pragmas and with 1 thread: the same bits either way, see "Threads".) Packed B
+ * (Or without the pragmas and with 1 thread: the same bits either way, see "Threads".) When task
+ * t returns, the block of C that sinter_pgemm_task_block names is final (for a fused epilogue,
+ * run in the same loop iteration). Packed B
  * never needs more than K * roundup(N * sizeof(T), SINTER_PG_PANEL_BYTES_MAX) bytes, whatever the
  * target, so scratch can be sized before the vector width is known.
  *
