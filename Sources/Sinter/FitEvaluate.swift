@@ -5,10 +5,15 @@ extension Learner {
     /// The evaluation graph's `loss` and metrics over `data` in index order, each the mean of
     /// the per-batch values weighted by batch size (Keras's `evaluate`), on the newest state.
     public func evaluate(_ data: any Dataset, batchSize: Int? = nil) throws -> FitValues {
+        try evaluate(data, batchSize: batchSize, what: "evaluation")
+    }
+
+    /// `evaluate`, naming the data `what` in notes (`fit`'s is the validation data).
+    func evaluate(_ data: any Dataset, batchSize: Int?, what: String) throws -> FitValues {
         guard let evaluation else { throw SinterError.runtime(message: "learner '\(name)' has no evaluation graph") }
         try examples?.resolve(data, targets: true, name: name)
         var means = WeightedMeans()
-        try forEachBatch(of: data, on: evaluation, batchSize: batchSize, what: "evaluation") { outputs, count in
+        try forEachBatch(of: data, on: evaluation, batchSize: batchSize, what: what) { outputs, count in
             var values = FitValues()
             for output in ["loss"] + metrics {
                 guard let tensor = outputs[output], tensor.count == 1 else { continue }
@@ -44,7 +49,7 @@ extension Learner {
         guard data.count >= 1 else { throw SinterError.runtime(message: "learner '\(name)': the \(what) data has no examples") }
         let size = batchSize ?? self.batchSize ?? 32
         guard size >= 1 else { throw SinterError.runtime(message: "learner '\(name)': batch size \(size), expected at least 1") }
-        _ = notePartialBatch(count: data.count, batch: size, what: what, graph: "\(what) graph")
+        _ = notePartialBatch(count: data.count, batch: size, what: what, graph: family === prediction ? "prediction graph" : "evaluation graph")
         let batches = (data.count + size - 1) / size
         let loader = data.batches(size: size, shuffle: false, limit: batches)
         // Every batch runs from the same state, so random ops draw the same numbers for each

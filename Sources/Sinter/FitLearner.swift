@@ -45,6 +45,7 @@ public final class Learner {
     /// The batch size of the last `fit` (what `evaluate` and `predict` default to).
     public internal(set) var batchSize: Int?
     public private(set) var notes: [String] = []
+    private var notedKeys: Set<String> = []
     /// Receives each note once (stderr by default).
     public var noteHandler: (String) -> Void = { FileHandle.standardError.write(Data("note: \($0)\n".utf8)) }
 
@@ -102,20 +103,22 @@ public final class Learner {
         if let trainer { try trainer.restore(checkpoint, path: path) } else { loaded = (checkpoint, path) }
     }
 
-    func note(_ text: String) {
-        guard !notes.contains(text) else { return }
+    /// Passes `text` on unless a note with the same `key` was (one per graph compiled).
+    func note(_ text: String, key: String) {
+        guard notedKeys.insert(key).inserted else { return }
         notes.append(text)
         noteHandler(text)
     }
 
-    /// The note for `count` examples in batches of `batch` when the last one is short.
+    /// The note for `count` examples in batches of `batch` when the last one is short: its
+    /// graph is compiled once, so it is noted once per graph and size (and returned each time).
     func notePartialBatch(count: Int, batch: Int, what: String, graph: String) -> String? {
         let rest = count % batch
         guard rest != 0 else { return nil }
         let text = count < batch
             ? "the \(count) \(what) examples are fewer than the batch size \(batch): they run as one batch of \(count) on their own compiled \(graph)"
             : "\(count) \(what) examples in batches of \(batch) leave \(rest) for the last batch\(what == "training" ? " of each pass" : ""): it runs on its own compiled \(graph) for batch \(rest), compiled once"
-        note(text)
+        note(text, key: "\(graph) \(rest)")
         return text
     }
 

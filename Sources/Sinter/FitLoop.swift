@@ -49,7 +49,7 @@ extension Learner {
                 guard trainer.step % perEpoch == 0 || trainer.step == start.endStep else { continue }
                 var values = epoch.means
                 if let validation {
-                    for (name, value) in try evaluate(validation, batchSize: batchSize) { values["val_\(name)"] = value }
+                    for (name, value) in try evaluate(validation, batchSize: batchSize, what: "validation") { values["val_\(name)"] = value }
                 }
                 var written: String?
                 if let checkpoint {

@@ -12,6 +12,8 @@ public final class ProgressLine: FitCallback {
     private var lastPrint = Date.distantPast
     /// True right after an epoch line ended with a newline (nothing left to finish).
     private var atLineStart = false
+    /// Characters of the live line last drawn.
+    private var liveLength = 0
     private let write: (String) -> Void
 
     /// `write` receives the text (stderr by default).
@@ -29,9 +31,9 @@ public final class ProgressLine: FitCallback {
         lastPrint = Date()
         let done = Double(step - start), elapsed = Date().timeIntervalSince(started)
         let eta = done > 0 ? elapsed / done * Double(total - step) : 0
-        write(String(format: "\repoch %d  step %d/%d  loss %@  %@ img/s  ETA %@   ", epoch, step, total, losses,
-                     rateText, formatDuration(eta)))
-        atLineStart = false
+        let line = String(format: "epoch %d  step %d/%d  loss %@  %@ img/s  ETA %@   ", epoch, step, total, losses, rateText, formatDuration(eta))
+        write("\r" + line)
+        (liveLength, atLineStart) = (line.count, false)
     }
 
     public func finish() {
@@ -64,8 +66,10 @@ public final class ProgressLine: FitCallback {
 
     public func epochEnded(_ epoch: EpochReport) throws {
         guard epoch.values.contains(where: { !Self.isLoss($0.name) }) else { return }
-        write(String(format: "\repoch %d  step %d/%d  %@  %@ img/s  %@   \n", epoch.epoch, epoch.step, total, epoch.values.text,
-                     rateText, formatDuration(epoch.seconds)))
+        let line = String(format: "epoch %d  step %d/%d  %@  %@ img/s  %@", epoch.epoch, epoch.step, total, epoch.values.text,
+                          rateText, formatDuration(epoch.seconds))
+        // Padded over what is left of a longer live line.
+        write("\r" + line.padding(toLength: max(line.count, liveLength), withPad: " ", startingAt: 0) + "\n")
         atLineStart = true
     }
 
