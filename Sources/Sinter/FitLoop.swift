@@ -20,6 +20,9 @@ extension Learner {
         guard epochs >= 1, batchSize >= 1, steps.map({ $0 >= 1 }) ?? true, stepsPerEpoch.map({ $0 >= 1 }) ?? true else {
             throw SinterError.runtime(message: "fit '\(name)': epochs \(epochs), batch size \(batchSize), steps \(steps.map(String.init) ?? "-"), steps per epoch \(stepsPerEpoch.map(String.init) ?? "-"): each must be at least 1")
         }
+        if validation != nil, evaluation == nil {
+            throw SinterError.runtime(message: "fit '\(name)': validation data needs an evaluation graph, and this learner has none")
+        }
         try examples?.resolve(data, targets: true, name: name)
         if let validation { try examples?.resolve(validation, targets: true, name: name) }
         if let resume { try load(resume) }
