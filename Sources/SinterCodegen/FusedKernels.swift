@@ -29,6 +29,7 @@ struct FusionHooks {
 /// written after every read of element i (what in-place reuse relies on).
 struct FusedEmitter {
     let facts: FusionFacts
+    let planned: PlannedKernel
     let kernel: Kernel
     let geometry: GroupGeometry
     let members: Set<Int>
@@ -36,15 +37,15 @@ struct FusedEmitter {
     let leaves: [Int]
     private var graph: Graph { facts.graph }
 
-    init(_ facts: FusionFacts, _ kernel: Kernel) throws {
-        self.facts = facts
-        self.kernel = kernel
-        members = Set(kernel.nodes)
-        let stored = Set(kernel.stored)
-        switch GroupGeometry.analyze(facts, members: members, main: kernel.main, stored: { stored.contains($0) ? "stored" : nil }) {
-        case let .success(geometry): self.geometry = geometry
-        case let .failure(refusal): throw SinterError.verify(message: "fusion: \(kernel.name) is not a legal group: \(refusal.reason)")
+    init(_ facts: FusionFacts, _ planned: PlannedKernel) throws {
+        guard let geometry = planned.group else {
+            throw SinterError.verify(message: "fusion: \(planned.name) has no group geometry")
         }
+        self.facts = facts
+        self.planned = planned
+        self.geometry = geometry
+        kernel = planned.kernel
+        members = Set(kernel.nodes)
         var leaves = Set<Int>()
         for m in kernel.nodes {
             for o in facts.graph[m].operands {
@@ -59,13 +60,13 @@ struct FusedEmitter {
     /// Nodes whose pointers the entry passes, in parameter order.
     var arguments: [Int] { kernel.stored + leaves }
 
-    func function(inPlace: Set<Int>, scratchBytes: Int) throws -> [String] {
+    func function(inPlace: Set<Int>) throws -> [String] {
         var params: [String] = []
         for s in kernel.stored {
             params.append("\(graph[s].type.dtype.cType) *\(inPlace.contains(s) ? "" : "restrict ")y\(s)")
         }
         for b in leaves { params.append("const \(graph[b].type.dtype.cType) *x\(b)") }
-        if scratchBytes > 0 { params.append("uint8_t *restrict scratch") }
+        if planned.scratchBytes > 0 { params.append("uint8_t *restrict scratch") }
         var w = CWriter()
         let summary = kernel.nodes.map { "%\($0) \(graph[$0].op.rawValue)" }.joined(separator: " + ")
         w.line("/* \(kernel.name): \(summary.replacingOccurrences(of: "*/", with: "* /")) (fused, Docs/fusion.md)")
@@ -73,7 +74,7 @@ struct FusedEmitter {
         w.line("   stored: \(kernel.stored.map { "%\($0)" }.joined(separator: ", ")) */")
         try w.block("static void \(kernel.name)(\(params.joined(separator: ", ")))") { w in
             guard let main = kernel.main else { return try emitLoop(&w) }
-            var ctx = KernelContext(graph: graph, id: main, operandNames: graph[main].operands.map { o -> String? in
+            var ctx = KernelContext(graph: graph, id: main, planned: planned, operandNames: graph[main].operands.map { o -> String? in
                 let b = facts.base(o)
                 return members.contains(b) ? "x_fused" : "x\(b)"
             })

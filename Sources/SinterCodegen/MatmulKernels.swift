@@ -26,7 +26,7 @@ enum MatmulKernels {
     }
 
     static func emit(_ ctx: KernelContext, _ w: inout CWriter) throws {
-        let d = dims(ctx.graph, ctx.node)
+        guard case let .matmul(d) = ctx.geometry else { throw ctx.missingGeometry("matmul") }
         let t = ctx.t
         guard ctx.dtype.isFloat else {
             emitNaive(ctx, d, &w)

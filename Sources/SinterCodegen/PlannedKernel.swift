@@ -1,0 +1,122 @@
+import SinterIR
+import SinterPasses
+
+/// What a kernel computes, named after the op it is built around: the key of the strategy
+/// registry (StrategyRegistry.swift) and of `CodegenOptions.strategies` (`conv2d:gemm-window`).
+public enum KernelKind: String, CaseIterable, Sendable {
+    /// One pass over an index space: a constant fill, an elementwise or broadcast node, or a
+    /// fused elementwise loop.
+    case loop
+    /// reduce_sum / reduce_mean / reduce_max, with any fused prologue and epilogue.
+    case reduction
+    case matmul
+    case conv2d
+    case conv2dInputGrad = "conv2d_input_grad"
+    case conv2dFilterGrad = "conv2d_filter_grad"
+    /// transpose, slice, reverse, concat, pad, an unaliased reshape.
+    case dataMovement = "data_movement"
+    /// max_pool, avg_pool and their gradients.
+    case pool
+    /// resize_bilinear and its gradient.
+    case resize
+    /// random_normal, random_uniform.
+    case random
+    /// assign and the optimizer updates (run after every pure kernel).
+    case effect
+
+    /// The kind of a kernel built around `op`; nil for an op no kernel computes.
+    public init?(op: Op) {
+        switch op {
+        case .constant, .broadcastTo: self = .loop
+        case _ where op.isElementwise: self = .loop
+        case .reduceSum, .reduceMean, .reduceMax: self = .reduction
+        case .transpose, .slice, .reverse, .concat, .pad, .reshape: self = .dataMovement
+        case .matmul: self = .matmul
+        case .conv2d: self = .conv2d
+        case .conv2dInputGrad: self = .conv2dInputGrad
+        case .conv2dFilterGrad: self = .conv2dFilterGrad
+        case .maxPool, .maxPoolGrad, .avgPool, .avgPoolGrad: self = .pool
+        case .resizeBilinear, .resizeBilinearGrad: self = .resize
+        case .randomNormal, .randomUniform: self = .random
+        case .assign, .adamUpdate, .rmspropUpdate, .sgdUpdate: self = .effect
+        default: return nil
+        }
+    }
+}
+
+/// The sizes a kernel's code is specialised to, computed once when the plan is built: what
+/// strategies are chosen by and what their emitters loop over.
+enum KernelGeometry {
+    /// A loop over this index space (the result's shape, or a fused loop's output space).
+    case loop([Int])
+    case reduction(ReductionKernels.Geometry)
+    case matmul(MatmulKernels.Dims)
+    case conv(ConvKernels.Geometry)
+    /// Other kernels: the result's shape (their emitters read windows and the like from the
+    /// attributes).
+    case shape([Int])
+
+    init(_ graph: Graph, _ id: Int, kind: KernelKind, group: GroupGeometry?) throws {
+        let node = graph[id]
+        switch kind {
+        case .loop: self = .loop(group?.outputSpace ?? node.type.shape)
+        case .reduction: self = .reduction(try ReductionKernels.geometry(graph, node))
+        case .matmul: self = .matmul(MatmulKernels.dims(graph, node))
+        case .conv2d, .conv2dInputGrad, .conv2dFilterGrad: self = .conv(try ConvKernels.geometry(graph, node))
+        case .dataMovement, .pool, .resize, .random, .effect: self = .shape(node.type.shape)
+        }
+    }
+}
+
+/// One kernel of the plan: its nodes, kind and geometry, and the arena scratch it asks for.
+public struct PlannedKernel {
+    /// The nodes computed, which of them are stored, the main op (Fusion.swift).
+    public let kernel: Kernel
+    public let kind: KernelKind
+    let geometry: KernelGeometry
+    /// Where each member is evaluated, for kernels the fused emitter writes (FusedKernels.swift);
+    /// nil for one-node kernels, which get their own signature (KernelEmitter.emitFunction).
+    let group: GroupGeometry?
+    /// Bytes of arena scratch the kernel needs during its call: one region, shared by its threads.
+    public let scratchBytes: Int
+
+    /// A kernel of `facts.graph`; `group` is the fusion pass's analysis of a fused kernel.
+    init(_ kernel: Kernel, _ facts: FusionFacts, group: Result<GroupGeometry, FusionRefusal>? = nil, options: CodegenOptions) throws {
+        let graph = facts.graph
+        self.kernel = kernel
+        let anchor = kernel.main ?? kernel.result
+        let node = graph[anchor]
+        guard let kind = KernelKind(op: node.op) else {
+            if [.input, .param, .state].contains(node.op) { throw SinterError.verify(message: "%\(anchor) \(node.op.rawValue) has no kernel") }
+            throw SinterError.verify(message: "C emitter: no kernel for op \(node.op.rawValue) (%\(anchor) @ \(node.location))")
+        }
+        self.kind = kind
+        if PlannedKernel.hasOwnFrame(kernel) {
+            self.group = nil
+        } else {
+            // The fusion pass's analysis when it planned this kernel, else (a loop of one node)
+            // the same analysis now: the stored members are the kernel's.
+            let stored = Set(kernel.stored)
+            let analysis = group ?? GroupGeometry.analyze(facts, members: Set(kernel.nodes), main: kernel.main) {
+                stored.contains($0) ? "stored" : nil
+            }
+            switch analysis {
+            case let .success(geometry): self.group = geometry
+            case let .failure(refusal): throw SinterError.verify(message: "fusion: \(kernel.name) is not a legal group: \(refusal.reason)")
+            }
+        }
+        geometry = try KernelGeometry(graph, anchor, kind: kind, group: self.group)
+        scratchBytes = kernel.isEffect ? 0 : KernelEmitter.scratchBytes(graph, anchor)
+    }
+
+    /// One-node kernels whose main op is their node, and effects, get a signature of their own
+    /// (`y`, `x0`, `x1`, ...); every other kernel is written by the fused emitter.
+    static func hasOwnFrame(_ kernel: Kernel) -> Bool {
+        kernel.isEffect || (kernel.nodes.count == 1 && kernel.main != nil)
+    }
+
+    /// The C function name (`k12`).
+    public var name: String { kernel.name }
+    /// The node the kernel is built around: its main op, or the result of a loop.
+    public var anchor: Int { kernel.main ?? kernel.result }
+}
