@@ -82,13 +82,14 @@ public enum CEmitter {
         program.info.memory = plan.memory
         program.info.fusionLine = plan.fusionLine
         program.info.fusionDecisions = plan.fusion.decisions
+        program.info.strategyDecisions = plan.kernels.map(\.decision)
         program.info.kernels = emitted.map { e in
             let nodes = e.kernel.nodes
             var locations: [String] = []
             for m in nodes where !locations.contains("\(graph[m].location)") { locations.append("\(graph[m].location)") }
             return KernelInfo(name: e.kernel.name, nodes: nodes, ops: nodes.map { graph[$0].op.rawValue },
                               flops: nodes.reduce(0) { SizeLimits.saturatingSum($0, Cost.flops(graph, $1)) }, bytes: e.bytes, locations: locations,
-                              isEffect: e.kernel.isEffect)
+                              isEffect: e.kernel.isEffect, strategy: e.planned.strategyName)
         }
         return program
     }

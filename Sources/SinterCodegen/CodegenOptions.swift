@@ -23,18 +23,26 @@ public struct CodegenOptions: Sendable, Equatable {
     /// The checking build of `--check-bounds`: guard zones of `guardBytes` around every arena
     /// buffer, filled before and verified after each kernel that writes the buffer.
     public var checkBounds: Bool
+    /// Kernel strategies forced per op kind (`["conv2d": "gemm-window", "matmul": "loops"]`);
+    /// kinds not named get the strategy their cost rule picks (StrategyRegistry.swift,
+    /// Docs/strategies.md). An unknown kind or name is an error listing the choices; a forced
+    /// strategy that cannot compute a kernel leaves that kernel to the cost rule, with the
+    /// reason in the plan. The umbrella module reads `SINTER_STRATEGY` into it
+    /// (`parseStrategies`).
+    public var strategies: [String: String]
 
     /// Bytes of each guard zone in a `checkBounds` build (a multiple of the arena alignment).
     public static let guardBytes = 64
 
     public init(fuse: Bool = true, profile: Bool = false, plan: Bool = true, schedule: Bool = true,
-                checkNumerics: Bool = false, checkBounds: Bool = false) {
+                checkNumerics: Bool = false, checkBounds: Bool = false, strategies: [String: String] = [:]) {
         self.fuse = fuse
         self.profile = profile
         self.plan = plan
         self.schedule = schedule
         self.checkNumerics = checkNumerics
         self.checkBounds = checkBounds
+        self.strategies = strategies
     }
 
     /// True for either checking build (the program then carries a `CheckTable`).

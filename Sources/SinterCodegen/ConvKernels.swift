@@ -98,10 +98,6 @@ enum ConvKernels {
 
     // MARK: conv2d_input_grad
 
-    static func inputGradScratchBytes(_ graph: Graph, _ node: Node) -> Int {
-        graph[node.operands[1]].type.byteSize
-    }
-
     /// dx[b,h,wc,ch] = sum over (i, j, o) with h = i*sh+a-top, wc = j*sw+c-left of
     /// dy[b,i,j,o] * w[a,c,ch,o], computed as a gather so each dx row is owned by one thread.
     /// w is first transposed to [kh,kw,co,ci] in scratch so gemm B rows (over ch) are contiguous.
@@ -193,6 +189,27 @@ enum ConvKernels {
             w.line("sinter_gemm_\(s)(mn, \(g.co), &kd, \(ctx.x(0)) + xoff + m0, 1, \(ctx.x(1)) + (i_lo * \(g.ow) + j_lo) * \(g.co), "
                    + "\(ctx.out) + tap * \(g.ci * g.co) + m0 * \(g.co), \(g.co), 0);")
             try ctx.hooks.tile?(&w, Tile(dims: [.at("a"), .at("c"), .range(start: "m0", count: "mn"), .range(start: "0", count: "\(g.co)")]))
+        }
+    }
+}
+
+/// `conv2d:gemm-window` (and the two gradients): the window-as-reduction GEMM calls above.
+struct GemmWindowConvStrategy: KernelStrategy {
+    let kind: KernelKind
+    var name: String { "gemm-window" }
+
+    init(_ kind: KernelKind) { self.kind = kind }
+
+    /// conv2d_input_grad copies w, transposed, into scratch.
+    func scratchBytes(_ kernel: StrategyInput) -> Int {
+        kind == .conv2dInputGrad ? kernel.graph[kernel.node.operands[1]].type.byteSize : 0
+    }
+
+    func emit(_ ctx: KernelContext, _ w: inout CWriter) throws {
+        switch kind {
+        case .conv2dInputGrad: try ConvKernels.emitInputGrad(ctx, &w)
+        case .conv2dFilterGrad: try ConvKernels.emitFilterGrad(ctx, &w)
+        default: try ConvKernels.emitForward(ctx, &w)
         }
     }
 }

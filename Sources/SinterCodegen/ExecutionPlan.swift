@@ -61,7 +61,8 @@ public struct ExecutionPlan {
 
         // Storage of every node and the pure kernels: the fusion pass (internal nodes of a
         // kernel and constants every reader inlines get no storage).
-        pure = try placeNodes(live: live, outputs: outputs, options: options)
+        let forced = try StrategyRegistry.overrides(options.strategies)
+        pure = try placeNodes(live: live, outputs: outputs, options: options, forced: forced)
 
         // Effects: check their targets, find state read after being written.
         var written = Set<Int>()
@@ -78,7 +79,7 @@ public struct ExecutionPlan {
                 }
             }
             for i in targets { written.insert(node.operands[i]) }
-            effects.append(try PlannedKernel(Kernel(nodes: [id], isEffect: true), facts, options: options))
+            effects.append(try PlannedKernel(Kernel(nodes: [id], isEffect: true), facts, forced: forced))
         }
         try planArena(options)
     }

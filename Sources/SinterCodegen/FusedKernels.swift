@@ -12,7 +12,7 @@ struct Tile {
 }
 
 /// Fused work around a main op, called by its emitter (ReductionKernels, ConvKernels,
-/// MatmulKernels). All nil for an unfused kernel.
+/// MatmulKernels), or a whole fused loop (LoopNest). All nil for an unfused kernel.
 struct FusionHooks {
     /// Prologue: emits the statements computing the reduction's operand at flat index `index`
     /// (and storing prologue nodes other kernels read); returns the value's C expression.
@@ -21,6 +21,8 @@ struct FusionHooks {
     var store: ((inout CWriter, String, String) throws -> Void)?
     /// Anchor epilogue: the tile is in `out`; apply the epilogue while it is in cache.
     var tile: ((inout CWriter, Tile) throws -> Void)?
+    /// A fused elementwise loop (no main op): emits the whole loop.
+    var loop: ((inout CWriter) throws -> Void)?
 }
 
 /// Emits a kernel of several nodes (or, with fusion on, any elementwise loop): its signature
@@ -73,7 +75,13 @@ struct FusedEmitter {
         for m in kernel.nodes { w.line("   \(describe(m, graph[m]))") }
         w.line("   stored: \(kernel.stored.map { "%\($0)" }.joined(separator: ", ")) */")
         try w.block("static void \(kernel.name)(\(params.joined(separator: ", ")))") { w in
-            guard let main = kernel.main else { return try emitLoop(&w) }
+            guard let main = kernel.main else {
+                // A fused elementwise loop: the loop strategy runs the whole loop this emitter builds.
+                var ctx = KernelContext(graph: graph, id: kernel.result, planned: planned,
+                                        operandNames: graph[kernel.result].operands.map { "x\(facts.base($0))" })
+                ctx.hooks.loop = { w in try self.emitLoop(&w) }
+                return try planned.strategy.emit(ctx, &w)
+            }
             var ctx = KernelContext(graph: graph, id: main, planned: planned, operandNames: graph[main].operands.map { o -> String? in
                 let b = facts.base(o)
                 return members.contains(b) ? "x_fused" : "x\(b)"
@@ -87,7 +95,7 @@ struct FusedEmitter {
                 if !geometry.members(in: .prologue).isEmpty { ctx.hooks.load = { w, index in try self.emitLoad(&w, index) } }
                 if !geometry.members(in: .output).isEmpty { ctx.hooks.store = { w, index, value in try self.emitStore(&w, index, value) } }
             }
-            try KernelEmitter.emitBody(ctx, &w)
+            try planned.strategy.emit(ctx, &w)
         }
         return w.lines
     }

@@ -81,42 +81,9 @@ struct KernelContext {
 }
 
 enum KernelEmitter {
-    /// Scratch bytes the kernel of node `id` needs in the arena (0 for most ops).
-    static func scratchBytes(_ graph: Graph, _ id: Int) -> Int {
-        let node = graph[id]
-        switch node.op {
-        case .matmul: return MatmulKernels.scratchBytes(graph, node)
-        case .conv2dInputGrad: return ConvKernels.inputGradScratchBytes(graph, node)
-        default: return 0
-        }
-    }
-
     /// Whether this consumer op can read a constant operand as an inline literal.
     static func inlinesConstants(_ op: Op) -> Bool {
         op.isElementwise || op == .broadcastTo
-    }
-
-    /// Writes the body of node `id`'s kernel.
-    static func emitBody(_ ctx: KernelContext, _ w: inout CWriter) throws {
-        let op = ctx.node.op
-        switch op {
-        case .constant: ElementwiseKernels.emitConstant(ctx, &w)
-        case _ where op.isElementwise, .broadcastTo: try ElementwiseKernels.emitElementwise(ctx, &w)
-        case .reduceSum, .reduceMean, .reduceMax: try ReductionKernels.emit(ctx, &w)
-        case .transpose, .slice, .reverse, .concat, .pad, .reshape: try DataMovementKernels.emit(ctx, &w)
-        case .matmul: try MatmulKernels.emit(ctx, &w)
-        case .conv2d: try ConvKernels.emitForward(ctx, &w)
-        case .conv2dInputGrad: try ConvKernels.emitInputGrad(ctx, &w)
-        case .conv2dFilterGrad: try ConvKernels.emitFilterGrad(ctx, &w)
-        case .maxPool, .maxPoolGrad, .avgPool, .avgPoolGrad: try PoolKernels.emit(ctx, &w)
-        case .resizeBilinear, .resizeBilinearGrad: try ResizeKernels.emit(ctx, &w)
-        case .randomNormal, .randomUniform: try RandomKernels.emit(ctx, &w)
-        case .assign, .adamUpdate, .rmspropUpdate, .sgdUpdate: try EffectKernels.emit(ctx, &w)
-        case .input, .param, .state:
-            throw SinterError.verify(message: "%\(ctx.id) \(op.rawValue) has no kernel")
-        default:
-            throw SinterError.verify(message: "C emitter: no kernel for op \(op.rawValue) (%\(ctx.id) @ \(ctx.node.location))")
-        }
     }
 
     /// Operand positions an effect writes (its state slots).
@@ -158,7 +125,7 @@ enum KernelEmitter {
         var w = CWriter()
         w.line("/* \(describe(id, node)) */")
         try w.block("static void \(kernel.name)(\(params.joined(separator: ", ")))") { w in
-            try emitBody(ctx, &w)
+            try planned.strategy.emit(ctx, &w)
         }
         return w.lines
     }

@@ -11,10 +11,12 @@ struct FusionSummary {
 }
 
 extension ExecutionPlan {
-    /// Storage of every live node and the pure kernels (unscheduled): the fusion plan, or
-    /// (fusion off) one kernel per node with storage, as before fusion existed. Kernels the
-    /// fusion pass planned come with their group geometry.
-    mutating func placeNodes(live: Set<Int>, outputs: Set<Int>, options: CodegenOptions) throws -> [PlannedKernel] {
+    /// Storage of every live node and the pure kernels (unscheduled), each with its strategy
+    /// (`forced`: the ones the options ask for): the fusion plan, or (fusion off) one kernel per
+    /// node with storage, as before fusion existed. Kernels the fusion pass planned come with
+    /// their group geometry.
+    mutating func placeNodes(live: Set<Int>, outputs: Set<Int>, options: CodegenOptions,
+                             forced: [KernelKind: String]) throws -> [PlannedKernel] {
         let graph = self.graph
         for (i, input) in graph.inputs.enumerated() { storage[input] = .io(i) }
         for id in graph.nodes.indices where live.contains(id) {
@@ -50,14 +52,14 @@ extension ExecutionPlan {
         guard options.fuse else {
             let values = Set(FusionPlanner.valueNodes(facts)).union(constants.map(\.result))
             for id in values where storage[id] == nil { storage[id] = .arena }
-            return try values.sorted().map { try PlannedKernel(Kernel(nodes: [$0], isEffect: false), facts, options: options) }
+            return try values.sorted().map { try PlannedKernel(Kernel(nodes: [$0], isEffect: false), facts, forced: forced) }
         }
         var planner = FusionPlanner(facts)
         let plan = planner.run()
-        var kernels = try constants.map { try PlannedKernel($0, facts, options: options) }
+        var kernels = try constants.map { try PlannedKernel($0, facts, forced: forced) }
         for group in plan.kernels {
             for m in group.kernel.nodes { storage[m] = group.kernel.stored.contains(m) ? .arena : Storage.none }
-            kernels.append(try PlannedKernel(group.kernel, facts, group: group.geometry, options: options))
+            kernels.append(try PlannedKernel(group.kernel, facts, group: group.geometry, forced: forced))
         }
         fusion.decisions = plan.decisions.map(\.line)
         fusion.refused = plan.refused

@@ -68,7 +68,8 @@ enum KernelGeometry {
     }
 }
 
-/// One kernel of the plan: its nodes, kind and geometry, and the arena scratch it asks for.
+/// One kernel of the plan: its nodes, kind and geometry, the strategy that computes it and why,
+/// and the arena scratch it asks for.
 public struct PlannedKernel {
     /// The nodes computed, which of them are stored, the main op (Fusion.swift).
     public let kernel: Kernel
@@ -77,11 +78,15 @@ public struct PlannedKernel {
     /// Where each member is evaluated, for kernels the fused emitter writes (FusedKernels.swift);
     /// nil for one-node kernels, which get their own signature (KernelEmitter.emitFunction).
     let group: GroupGeometry?
+    /// How it is computed (StrategyRegistry.swift) and why that way: `the only conv2d strategy`.
+    let strategy: any KernelStrategy
+    public let reason: String
     /// Bytes of arena scratch the kernel needs during its call: one region, shared by its threads.
     public let scratchBytes: Int
 
-    /// A kernel of `facts.graph`; `group` is the fusion pass's analysis of a fused kernel.
-    init(_ kernel: Kernel, _ facts: FusionFacts, group: Result<GroupGeometry, FusionRefusal>? = nil, options: CodegenOptions) throws {
+    /// A kernel of `facts.graph`; `group` is the fusion pass's analysis of a fused kernel,
+    /// `forced` the strategies `CodegenOptions.strategies` asks for.
+    init(_ kernel: Kernel, _ facts: FusionFacts, group: Result<GroupGeometry, FusionRefusal>? = nil, forced: [KernelKind: String]) throws {
         let graph = facts.graph
         self.kernel = kernel
         let anchor = kernel.main ?? kernel.result
@@ -106,7 +111,11 @@ public struct PlannedKernel {
             }
         }
         geometry = try KernelGeometry(graph, anchor, kind: kind, group: self.group)
-        scratchBytes = kernel.isEffect ? 0 : KernelEmitter.scratchBytes(graph, anchor)
+        let input = StrategyInput(graph: graph, kernel: kernel, geometry: geometry)
+        let choice = try StrategyChoice(input, kind: kind, forced: forced[kind])
+        strategy = choice.strategy
+        reason = choice.reason
+        scratchBytes = choice.strategy.scratchBytes(input)
     }
 
     /// One-node kernels whose main op is their node, and effects, get a signature of their own
@@ -119,4 +128,8 @@ public struct PlannedKernel {
     public var name: String { kernel.name }
     /// The node the kernel is built around: its main op, or the result of a loop.
     public var anchor: Int { kernel.main ?? kernel.result }
+    /// The chosen strategy's name (`gemm-window`).
+    public var strategyName: String { strategy.name }
+    /// The choice as logged: `conv2d %17: gemm-window, the only conv2d strategy`.
+    public var decision: String { "\(kind.rawValue) %\(anchor): \(strategy.name), \(reason)" }
 }

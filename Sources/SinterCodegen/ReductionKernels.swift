@@ -256,3 +256,12 @@ enum ReductionKernels {
         try level(0, &w)
     }
 }
+
+/// `reduction:axis-runs`: the two loop nests above, chosen by whether the innermost run of the
+/// input is reduced or kept.
+struct AxisRunsReductionStrategy: KernelStrategy {
+    var kind: KernelKind { .reduction }
+    var name: String { "axis-runs" }
+
+    func emit(_ ctx: KernelContext, _ w: inout CWriter) throws { try ReductionKernels.emit(ctx, &w) }
+}
