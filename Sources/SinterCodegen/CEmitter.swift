@@ -20,12 +20,13 @@ public enum CEmitter {
     /// The headers of Codegen/ every generated unit includes, in order.
     public static let includes = ["sinter_prelude.h", "sinter_gemm.h", "sinter_rng.h"]
 
-    /// One emitted kernel: the nodes whose pointers its call passes, in parameter order.
+    /// One emitted kernel and the bytes it moves.
     private struct Emitted {
         var planned: PlannedKernel
-        var arguments: [Int]
         var bytes: Int
         var kernel: Kernel { planned.kernel }
+        /// The nodes whose pointers its call passes, in parameter order.
+        var arguments: [Int] { planned.arguments }
         /// The node whose scratch the kernel uses, if any.
         var scratchOwner: Int? { planned.scratchBytes > 0 ? planned.anchor : nil }
     }
@@ -51,12 +52,12 @@ public enum CEmitter {
             if PlannedKernel.hasOwnFrame(kernel) {
                 let id = kernel.result
                 source.lines(try KernelEmitter.emitFunction(planned, plan: plan, inPlace: plan.inPlace.contains(id)))
-                emitted.append(Emitted(planned: planned, arguments: unfusedArguments(kernel, plan), bytes: Cost.bytes(graph, id)))
+                emitted.append(Emitted(planned: planned, bytes: Cost.bytes(graph, id)))
             } else {
                 let fused = try FusedEmitter(plan.facts, planned)
                 source.lines(try fused.function(inPlace: plan.inPlace))
                 let bytes = (fused.leaves.filter { !plan.facts.isConstant($0) } + kernel.stored).reduce(0) { $0 + graph[$1].type.byteSize }
-                emitted.append(Emitted(planned: planned, arguments: fused.arguments, bytes: bytes))
+                emitted.append(Emitted(planned: planned, bytes: bytes))
             }
             source.line("")
         }
@@ -97,14 +98,6 @@ public enum CEmitter {
     /// Kernels in execution order (pure kernels as scheduled, then effects in graph order).
     public static func kernels(_ graph: Graph, options: CodegenOptions = .fromEnvironment()) throws -> [Kernel] {
         try ExecutionPlan(graph, options: options).kernels.map(\.kernel)
-    }
-
-    /// An unfused kernel's pointers: its result (pure kernels), then its operands except
-    /// inlined constants.
-    private static func unfusedArguments(_ kernel: Kernel, _ plan: ExecutionPlan) -> [Int] {
-        let node = plan.graph[kernel.result]
-        let operands = node.operands.filter { !(KernelEmitter.inlinesConstants(node.op) && plan.inlined.contains($0)) }
-        return (node.op.isEffect ? [] : [kernel.result]) + operands
     }
 
     /// Per-kernel wall time, compiled in only with `-DSINTER_PROFILE` (or `options.profile`):

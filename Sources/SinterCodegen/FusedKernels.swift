@@ -48,19 +48,8 @@ struct FusedEmitter {
         self.geometry = geometry
         kernel = planned.kernel
         members = Set(kernel.nodes)
-        var leaves = Set<Int>()
-        for m in kernel.nodes {
-            for o in facts.graph[m].operands {
-                let b = facts.base(o)
-                if members.contains(b) || (m != kernel.main && facts.isConstant(b)) { continue }
-                leaves.insert(b)
-            }
-        }
-        self.leaves = leaves.sorted()
+        leaves = planned.reads
     }
-
-    /// Nodes whose pointers the entry passes, in parameter order.
-    var arguments: [Int] { kernel.stored + leaves }
 
     func function(inPlace: Set<Int>) throws -> [String] {
         var params: [String] = []

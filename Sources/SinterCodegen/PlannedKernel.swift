@@ -52,8 +52,8 @@ enum KernelGeometry {
     case reduction(ReductionKernels.Geometry)
     case matmul(MatmulKernels.Dims)
     case conv(ConvKernels.Geometry)
-    /// Other kernels: the result's shape (their emitters read windows and the like from the
-    /// attributes).
+    /// Other kernels: the result's shape (an effect: the state it updates); their emitters read
+    /// windows and the like from the attributes.
     case shape([Int])
 
     init(_ graph: Graph, _ id: Int, kind: KernelKind, group: GroupGeometry?) throws {
@@ -63,7 +63,8 @@ enum KernelGeometry {
         case .reduction: self = .reduction(try ReductionKernels.geometry(graph, node))
         case .matmul: self = .matmul(MatmulKernels.dims(graph, node))
         case .conv2d, .conv2dInputGrad, .conv2dFilterGrad: self = .conv(try ConvKernels.geometry(graph, node))
-        case .dataMovement, .pool, .resize, .random, .effect: self = .shape(node.type.shape)
+        case .dataMovement, .pool, .resize, .random: self = .shape(node.type.shape)
+        case .effect: self = .shape(node.operands.first.map { graph[$0].type.shape } ?? [])
         }
     }
 }
@@ -83,10 +84,18 @@ public struct PlannedKernel {
     public let reason: String
     /// Bytes of arena scratch the kernel needs during its call: one region, shared by its threads.
     public let scratchBytes: Int
+    /// The nodes whose pointers the call passes, in parameter order: what it writes (a pure
+    /// kernel's result or stored nodes), then `reads`.
+    public let arguments: [Int]
+    /// The buffers it reads: a one-node kernel's operands in order (inlined constants left out),
+    /// a fused kernel's distinct leaves ascending (reshapes resolved to their base).
+    public let reads: [Int]
 
     /// A kernel of `facts.graph`; `group` is the fusion pass's analysis of a fused kernel,
-    /// `forced` the strategies `CodegenOptions.strategies` asks for.
-    init(_ kernel: Kernel, _ facts: FusionFacts, group: Result<GroupGeometry, FusionRefusal>? = nil, forced: [KernelKind: String]) throws {
+    /// `inlined` the constants written as literals, `forced` the strategies
+    /// `CodegenOptions.strategies` asks for.
+    init(_ kernel: Kernel, _ facts: FusionFacts, group: Result<GroupGeometry, FusionRefusal>? = nil, inlined: Set<Int>,
+         forced: [KernelKind: String]) throws {
         let graph = facts.graph
         self.kernel = kernel
         let anchor = kernel.main ?? kernel.result
@@ -98,8 +107,23 @@ public struct PlannedKernel {
         self.kind = kind
         if PlannedKernel.hasOwnFrame(kernel) {
             self.group = nil
+            reads = node.operands.filter { !(KernelEmitter.inlinesConstants(node.op) && inlined.contains($0)) }
+            arguments = (node.op.isEffect ? [] : [kernel.result]) + reads
         } else {
-            // The fusion pass's analysis when it planned this kernel, else (a loop of one node)
+            // Leaves: what the members read from memory. Constants read by anything but the
+            // main op are literals in a fused kernel.
+            let members = Set(kernel.nodes)
+            var leaves = Set<Int>()
+            for m in kernel.nodes {
+                for o in graph[m].operands {
+                    let b = facts.base(o)
+                    if members.contains(b) || (m != kernel.main && facts.isConstant(b)) { continue }
+                    leaves.insert(b)
+                }
+            }
+            reads = leaves.sorted()
+            arguments = kernel.stored + reads
+            // The fusion pass's analysis when it planned this kernel, else (a kernel it did not plan)
             // the same analysis now: the stored members are the kernel's.
             let stored = Set(kernel.stored)
             let analysis = group ?? GroupGeometry.analyze(facts, members: Set(kernel.nodes), main: kernel.main) {

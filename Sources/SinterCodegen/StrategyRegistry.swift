@@ -28,6 +28,11 @@ enum StrategyRegistry {
         KernelKind.allCases.map { kind in (kind, strategies(for: kind).map(\.name)) }
     }
 
+    /// `loop (loop-nest), ..., matmul (gemm, loops), ...`: what an override may name.
+    static var choicesText: String {
+        choices.map { "\($0.kind.rawValue) (\($0.names.joined(separator: ", ")))" }.joined(separator: ", ")
+    }
+
     /// `CodegenOptions.strategies` checked against the registry: an unknown kind or strategy
     /// name is an error that lists the choices.
     static func overrides(_ requested: [String: String]) throws -> [KernelKind: String] {
@@ -35,7 +40,7 @@ enum StrategyRegistry {
         for (kindName, name) in requested.sorted(by: { $0.key < $1.key }) {
             guard let kind = KernelKind(rawValue: kindName) else {
                 throw SinterError.runtime(message: "strategy override '\(SinterError.excerpt(kindName, limit: 40)):\(SinterError.excerpt(name, limit: 40))': "
-                    + "unknown op kind '\(SinterError.excerpt(kindName, limit: 40))'; kinds: \(KernelKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                    + "unknown op kind '\(SinterError.excerpt(kindName, limit: 40))'; kinds (strategies): \(choicesText)")
             }
             let names = strategies(for: kind).map(\.name)
             guard names.contains(name) else {
@@ -60,7 +65,7 @@ extension CodegenOptions {
             let parts = trimmed.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                 throw SinterError.runtime(message: "strategy override '\(SinterError.excerpt(trimmed, limit: 40))' is not KIND:STRATEGY "
-                    + "(e.g. matmul:loops); kinds: \(KernelKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                    + "(e.g. matmul:loops); kinds (strategies): \(StrategyRegistry.choicesText)")
             }
             if let earlier = result[parts[0]], earlier != parts[1] {
                 throw SinterError.runtime(message: "strategy override: \(SinterError.excerpt(parts[0], limit: 40)) is given two strategies, "
