@@ -139,9 +139,11 @@ struct ModelBench {
                      cold, cached, peakResidentMegabytes(), Double(arena) / 1e6, kernels, threads))
         guard top > 0 else { return }
         print("slowest kernels (profiling build, ms per \(unit)):")
-        for kernel in slowest.prefix(top) {
-            let name = phases.count > 1 ? "\(kernel.phase) \(kernel.name)" : kernel.name
-            print(String(format: "  %-6@ %8.2f ms  %5.1f%%  %@", name, kernel.seconds * 1000, kernel.share * 100, kernel.ops))
+        let listed = slowest.prefix(top).map { (phases.count > 1 ? "\($0.phase) \($0.name)" : $0.name, $0) }
+        let width = max(6, listed.map(\.0.count).max() ?? 0)
+        for (name, kernel) in listed {
+            print(String(format: "  %@ %8.2f ms  %5.1f%%  %@", name.padding(toLength: width, withPad: " ", startingAt: 0),
+                         kernel.seconds * 1000, kernel.share * 100, kernel.ops))
         }
     }
 
