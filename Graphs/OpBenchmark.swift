@@ -129,8 +129,13 @@ public struct ConvBenchGeometry: Sendable, Equatable {
 
     var attributes: Attributes { Attributes(["strides": .ints([stride, stride]), "pads": .ints(pads)]) }
 
-    /// Throws (naming `--shape`) when the kernel does not fit the padded input.
+    /// Throws (naming `--shape`) unless both shapes have rank 4 and positive extents, the stride
+    /// is at least 1 and the kernel fits the padded input.
     public init(input: [Int], kernel: [Int], stride: Int, padding: Padding) throws {
+        let given = input.map(String.init).joined(separator: "x") + "," + kernel.map(String.init).joined(separator: "x")
+        guard input.count == 4, kernel.count == 4, (input + kernel).allSatisfy({ $0 >= 1 }), stride >= 1 else {
+            throw SinterError.runtime(message: "--shape \(given) (stride \(stride)): expected an NHWC input and an HWIO kernel of positive extents, and a stride of at least 1")
+        }
         (batch, height, width, inChannels) = (input[0], input[1], input[2], input[3])
         (kernelHeight, kernelWidth, outChannels) = (kernel[0], kernel[1], kernel[3])
         self.stride = stride
@@ -138,12 +143,11 @@ public struct ConvBenchGeometry: Sendable, Equatable {
         let (top, bottom) = padding.pads(size: height, kernel: kernelHeight, stride: stride)
         let (left, right) = padding.pads(size: width, kernel: kernelWidth, stride: stride)
         pads = [top, bottom, left, right]
-        let shape = input.map(String.init).joined(separator: "x") + "," + kernel.map(String.init).joined(separator: "x")
         guard kernel[2] == inChannels else {
-            throw SinterError.runtime(message: "--shape \(shape): the input has \(inChannels) channels but the kernel (HWIO) expects \(kernel[2])")
+            throw SinterError.runtime(message: "--shape \(given): the input has \(inChannels) channels but the kernel (HWIO) expects \(kernel[2])")
         }
         guard height + top + bottom >= kernelHeight, width + left + right >= kernelWidth else {
-            throw SinterError.runtime(message: "--shape \(shape): a \(kernelHeight)x\(kernelWidth) kernel does not fit a \(height)x\(width) input with \(padding.rawValue) padding")
+            throw SinterError.runtime(message: "--shape \(given): a \(kernelHeight)x\(kernelWidth) kernel does not fit a \(height)x\(width) input with \(padding.rawValue) padding")
         }
         outputHeight = (height + top + bottom - kernelHeight) / stride + 1
         outputWidth = (width + left + right - kernelWidth) / stride + 1

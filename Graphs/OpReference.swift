@@ -35,7 +35,8 @@ extension OpBenchmark {
     /// naming the worst element, when any compared element is off by more than its tolerance.
     public func check(operands: [[Float]], result: [Float], budget: Int = 20_000_000, seed: UInt64 = 0) throws -> OpCheck {
         let shape = resultShape, total = result.count
-        guard operands.count == 2, operands.map(\.count) == self.operands.map({ $0.shape.reduce(1, *) }), total == shape.reduce(1, *) else {
+        guard operands.count == 2, operands.map(\.count) == self.operands.map({ SizeLimits.elementCount($0.shape) ?? -1 }),
+              total == SizeLimits.elementCount(shape) else {
             throw SinterError.runtime(message: "bench \(opName) \(shapeText): the operands or the result do not have the op's shapes")
         }
         let indices = sampleIndices(shape: shape, count: total, budget: budget, seed: seed)
@@ -49,7 +50,7 @@ extension OpBenchmark {
                     let error = abs(got - want)
                     let ratio = error == 0 ? 0 : (tolerance > 0 && error.isFinite ? error / tolerance : .infinity)
                     if ratio > 1 { failures += 1 }
-                    if ratio > worst.ratio || (ratio.isNaN && !worst.ratio.isNaN) { worst = (ratio, flat, got, want, tolerance) }
+                    if ratio > worst.ratio { worst = (ratio, flat, got, want, tolerance) }
                 }
             }
         }

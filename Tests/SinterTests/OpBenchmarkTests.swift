@@ -100,6 +100,11 @@ final class OpBenchmarkTests: XCTestCase {
         XCTAssertThrowsError(try OpBenchmark.parse(op: "conv2d", shape: "1x2x2x3,3x3x3x4", padding: .valid)) { error in
             XCTAssert("\(error)".contains("does not fit"), "\(error)")
         }
+        for (input, kernel, stride) in [([1, 4, 4], [3, 3, 3, 4], 1), ([1, 4, 4, 3], [3, 3, 3, 4], 0), ([1, 0, 4, 3], [3, 3, 3, 4], 1)] {
+            XCTAssertThrowsError(try ConvBenchGeometry(input: input, kernel: kernel, stride: stride, padding: .same)) { error in
+                XCTAssert("\(error)".contains("positive extents"), "\(error)")
+            }
+        }
     }
 
     /// Mutants of valid shapes: each is refused with a SinterError or parses into a benchmark
