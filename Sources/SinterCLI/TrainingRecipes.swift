@@ -71,10 +71,10 @@ enum Recipes {
                                   batch: batch ?? entry.defaultBatch)
         case "celeba-dcgan":
             guard let data else {
-                throw SinterError.runtime(message: "celeba-dcgan trains on a folder of face images: pass --data DIR with .png files (centre-cropped to 128 where they are that big, resized to 64x64)")
+                throw SinterError.runtime(message: "celeba-dcgan trains on a folder of face images: pass --data DIR with .png or .jpg files (centre-cropped to 128 where they are that big, resized to 64x64)")
             }
             let entry = try Zoo.entry(named: model)
-            let train = try ImageDataset.pngFolder(data, size: 64, crop: nil, limit: trainLimit)
+            let train = try ImageDataset.imageFolder(data, size: 64, crop: nil, limit: trainLimit)
             let feed: (ImageDataset, ArraySlice<Int>) -> [String: HostTensor] = { set, indices in ["real": set.batch(indices)] }
             let phases = entry.phases.map { p in phase(p.name, StepFamily { try p.trace($0, true) }, train, feed) }
             return TrainingRecipe(train: train, test: nil, phases: phases, evaluation: nil, feed: feed,

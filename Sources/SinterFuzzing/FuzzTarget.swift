@@ -30,7 +30,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             for (channels, size) in [(1, 3), (3, 5), (3, 1)] {
                 let path = "\(context.directory)/seed.png"
                 try PNGImage.write(path: path, width: size, height: size + 1, channels: channels, pixels: Self.noise(size * (size + 1) * channels, seed: UInt64(size)))
-                seeds.append(try InputFile.read(path, expected: "a PNG image"))
+                seeds.append(try InputFile.read(path, expected: RasterImage.expected))
             }
             return seeds
         case .ir:

@@ -48,7 +48,7 @@ final class FastStyleCLITests: CLITestCase {
         let run = try sinter(["stylize", "--model", "\(out)/checkpoint.sinter", "--content", odd, "--style-index", "1", "--out", stylized], timeout: 300)
         XCTAssertEqual(run.status, 0, run.err)
         XCTAssert(run.out.contains("37x29"), run.out)
-        let image = try PNGImage.read(path: stylized)
+        let image = try RasterImage.read(path: stylized)
         XCTAssertEqual([image.width, image.height], [37, 29])
 
         try assertRefused(["stylize", "--model", "\(out)/checkpoint.sinter", "--content", odd, "--style-index", "2", "--out", path("x.png")],

@@ -67,9 +67,9 @@ final class StylizeCLITests: CLITestCase {
         let pattern = #"^final loss [0-9.e+-]+ \(style [0-9.e+-]+, content [0-9.e+-]+, tv [0-9.e+-]+\) after 3 steps$"#
         XCTAssertNotNil(last.range(of: pattern, options: .regularExpression), last)
         XCTAssert(result.err.contains("step 3/3"), result.err)
-        let image = try PNGImage.read(path: path("out.png"))
+        let image = try RasterImage.read(path: path("out.png"))
         XCTAssertEqual([image.width, image.height, image.channels], [32, 32, 3])
-        XCTAssertNoThrow(try PNGImage.read(path: path("out-step2.png")))
+        XCTAssertNoThrow(try RasterImage.read(path: path("out-step2.png")))
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("out-step1.png")))
         let rows = try String(contentsOfFile: path("loss.csv"), encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(rows.first, "step,total,style,content,tv")

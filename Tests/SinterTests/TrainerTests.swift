@@ -99,13 +99,13 @@ final class TrainerTests: XCTestCase {
         try PNGImage.write(path: "\(directory)/a.png", width: 4, height: 4, channels: 1, pixels: [UInt8](repeating: 51, count: 16))
         try "not an image".write(toFile: "\(directory)/notes.txt", atomically: true, encoding: .utf8)
 
-        let set = try ImageDataset.pngFolder(directory, size: 2)
+        let set = try ImageDataset.imageFolder(directory, size: 2)
         XCTAssertEqual(set.count, 2)
         XCTAssertEqual([set.height, set.width, set.channels], [2, 2, 3])
         let first = Array(set.pixels[0..<12]), second = Array(set.pixels[12..<24])
         XCTAssert(first.allSatisfy { Swift.abs($0 - (51 / 127.5 - 1)) < 1e-6 }, "a.png comes first (sorted) and is scaled to [-1,1]: \(first)")
         XCTAssert(second.allSatisfy { Swift.abs($0 - 1) < 1e-6 }, "the centre crop of b.png is all white: \(second)")
-        XCTAssertThrowsError(try ImageDataset.pngFolder(directory, size: 8)) { XCTAssert("\($0)".contains("a.png"), "\($0)") }
-        XCTAssertThrowsError(try ImageDataset.pngFolder(temporaryPath("missing"))) { XCTAssert("\($0)".contains("missing"), "\($0)") }
+        XCTAssertThrowsError(try ImageDataset.imageFolder(directory, size: 8)) { XCTAssert("\($0)".contains("a.png"), "\($0)") }
+        XCTAssertThrowsError(try ImageDataset.imageFolder(temporaryPath("missing"))) { XCTAssert("\($0)".contains("missing"), "\($0)") }
     }
 }
