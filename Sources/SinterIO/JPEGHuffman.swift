@@ -36,9 +36,10 @@ struct JPEGHuffmanTable {
                     }
                     code += 1
                     index += 1
-                }
-                guard code < 1 << length else {
-                    throw JPEGFailure("bad Huffman table: \(count) codes of length \(length) do not fit")
+                    // Checked before the next code is used, so the lookup is never overrun.
+                    guard code < 1 << length else {
+                        throw JPEGFailure("bad Huffman table: \(count) codes of length \(length) do not fit")
+                    }
                 }
                 maxCode[length] = code - 1
             }

@@ -146,7 +146,7 @@ final class DataFileTests: XCTestCase {
                         "PNG image is 100000x100000x3; decoded that is 30000000000 bytes, more than the limit of 1073741824 bytes")
     }
 
-    func testPNGFolderErrors() throws {
+    func testImageFolderErrors() throws {
         let empty = "\(directory!)/empty"
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
         assertFileError(try ImageDataset.imageFolder(empty), path: empty, "holds no .png or .jpg images")
@@ -159,6 +159,10 @@ final class DataFileTests: XCTestCase {
         let png = try Data(contentsOf: URL(fileURLWithPath: writePNG("full.png", width: 64, height: 64, format: 0, buffer: [UInt8](repeating: 7, count: 4096))))
         try AtomicFile.write(Array(png.prefix(png.count - 20)), to: "\(broken)/a.png")
         assertFileError(try ImageDataset.imageFolder(broken), path: "\(broken)/a.png", "cannot")
+        try FileManager.default.removeItem(atPath: "\(broken)/a.png")
+        let jpeg = [UInt8](try Data(contentsOf: try Fixtures.image("jpeg/baseline-420.jpg")))
+        try AtomicFile.write(Array(jpeg.prefix(jpeg.count / 2)), to: "\(broken)/a.jpeg")
+        assertFileError(try ImageDataset.imageFolder(broken), path: "\(broken)/a.jpeg", "cannot read JPEG: truncated")
 
         let small = "\(directory!)/small"
         try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)

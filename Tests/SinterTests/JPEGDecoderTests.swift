@@ -157,7 +157,16 @@ final class JPEGDecoderTests: XCTestCase {
             data[dht + 6] = 0
             data[dht + 7] = 4
         }
-        assertRefused(bad, "bad Huffman table")
+        assertRefused(bad, "bad Huffman table: 2 codes of length 1 do not fit")
+        // Five codes of length 2 (at most 3 fit): refused before the fifth reaches past the
+        // decoder's lookup table (the first fuzz run of `sinter-fuzz jpeg` found this trap).
+        let overfull = try patched("baseline-444.jpg") { data, _ in
+            let dht = Self.segments(data).first { $0.marker == 0xC4 }!.at
+            data[dht + 5] = 0
+            data[dht + 6] = 5
+            data[dht + 7] = 1
+        }
+        assertRefused(overfull, "bad Huffman table: 5 codes of length 2 do not fit")
         assertRefused(try patched("baseline-444.jpg") { data, sof in data[sof + 9] = 2 }, "2 components are not supported")
         assertRefused(Array("not a jpeg".utf8), "not a JPEG file")
     }

@@ -44,14 +44,15 @@ final class StylizeCLITests: CLITestCase {
         try assertRefused(["bench", "nst", "--size", "4"], ["--size", "got 4"])
     }
 
-    /// A JPEG is refused by name (Sinter has no JPEG decoder), after the weights are read.
-    func testJPEGInputIsRefusedWithAClearMessage() throws {
+    /// A broken JPEG (its header only) is refused naming the file and the reason, after the
+    /// weights are read: the JPEG decoder, not a refusal of the format.
+    func testBrokenJPEGInputIsRefusedWithAClearMessage() throws {
         let weights = path("w.safetensors")
         try Safetensors.write(try GatysStyleTransferTests.randomWeights(), to: weights)
         let jpeg = path("photo.jpg")
         try Data([0xFF, 0xD8, 0xFF, 0xE0, 0, 16, 0x4A, 0x46, 0x49, 0x46]).write(to: URL(fileURLWithPath: jpeg))
         try assertRefused(["stylize", "--content", jpeg, "--style", try styleImage, "--weights", weights, "--out", path("out.png"),
-                           "--width-divisor", "8"], [jpeg, "JPEG", "PNG only"])
+                           "--width-divisor", "8"], [jpeg, "cannot read JPEG", "truncated"])
     }
 
     /// Three steps at 32x32 on random weights: the picture, two frames, the CSV (header and one
