@@ -83,10 +83,10 @@ public struct ZooTraining {
                                picture: Picture(phase: "discriminator", output: "fake", range: model == "gan" ? 0...1 : -1...1))
         case "celeba-dcgan":
             guard let data else {
-                throw SinterError.runtime(message: "celeba-dcgan trains on a folder of face images: pass --data DIR with .png files (centre-cropped to 128 where they are that big, resized to 64x64)")
+                throw SinterError.runtime(message: "celeba-dcgan trains on a folder of face images: pass --data DIR with .png or .jpg files (centre-cropped to 128 where they are that big, resized to 64x64)")
             }
             let entry = try Zoo.entry(named: model)
-            let train = try ImageDataset.pngFolder(data, size: 64, crop: nil, limit: trainLimit)
+            let train = try ImageDataset.imageFolder(data, size: 64, crop: nil, limit: trainLimit)
             return ZooTraining(learner: try ganLearner(entry, seed: seed), train: train.mapping { ["real": $0["x"]!] },
                                batch: batch ?? entry.defaultBatch, picture: Picture(phase: "discriminator", output: "fake", range: -1...1))
         default:

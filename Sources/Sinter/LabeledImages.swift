@@ -60,14 +60,14 @@ public struct LabeledImages: Dataset {
 
     /// A folder with one subfolder per class (`cats/`, `dogs/`): the classes are the subfolders
     /// sorted by name (as Keras's `image_dataset_from_directory`), class `i`'s images are those
-    /// `ImageDataset.pngFolder` reads from subfolder `i` (centre crop, resize to `size`, RGB in
+    /// `ImageDataset.imageFolder` reads from subfolder `i` (centre crop, resize to `size`, RGB in
     /// [-1, 1]); files beside the subfolders and hidden folders are ignored. `limit` keeps the
     /// first N images of each class. An empty class is an error naming its folder.
     public static func classFolders(_ directory: String, size: Int, crop: Int? = nil, limit: Int? = nil) throws -> LabeledImages {
         let classes = try classFolderNames(in: directory)
         var pixels: [Float] = [], labels: [Int32] = []
         for (label, name) in classes.enumerated() {
-            let images = try ImageDataset.pngFolder("\(directory)/\(name)", size: size, crop: crop, limit: limit)
+            let images = try ImageDataset.imageFolder("\(directory)/\(name)", size: size, crop: crop, limit: limit)
             pixels += images.pixels
             labels += [Int32](repeating: Int32(label), count: images.count)
         }

@@ -55,15 +55,15 @@ struct StyleTrainingOptions: ParsableArguments {
     /// The training: every crop of --data paired with every style, batch 4 by default (Johnson).
     func recipe(data: String?, batch: Int?, lr: Double?, seed: UInt64, trainLimit: Int?, testLimit: Int?) throws -> ZooTraining {
         guard let data else {
-            throw SinterError.runtime(message: "`sinter train style` learns from a folder of content photos: pass --data DIR with .png files (e.g. ../shared/data)")
+            throw SinterError.runtime(message: "`sinter train style` learns from a folder of content photos: pass --data DIR with .png or .jpg files (e.g. ../shared/data)")
         }
         guard !style.isEmpty else { throw SinterError.runtime(message: "`sinter train style` needs --style S.png (repeat it for several styles)") }
         guard let weights else {
             throw SinterError.runtime(message: "`sinter train style` needs --weights VGG19.safetensors (from `sinter convert-weights`)")
         }
         if testLimit != nil { throw SinterError.runtime(message: "--test-limit does not apply to `train style` (it has no test set)") }
-        try PathChecks.inputDirectory(data, option: "--data", expected: "a folder of .png content photos")
-        for image in style { try PathChecks.inputFile(image, option: "--style", expected: "a PNG image") }
+        try PathChecks.inputDirectory(data, option: "--data", expected: "a folder of .png or .jpg content photos")
+        for image in style { try PathChecks.inputFile(image, option: "--style", expected: RasterImage.expected) }
         try PathChecks.inputFile(weights, option: "--weights", expected: "a safetensors file with VGG-19's weights")
 
         var settings = FastStyleSettings()

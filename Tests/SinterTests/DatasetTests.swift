@@ -49,7 +49,7 @@ final class DatasetTests: XCTestCase {
     }
 
     /// Class subfolders sorted by name are the classes; each image gets its folder's label, in
-    /// the order pngFolder reads them; stray files and hidden folders are ignored.
+    /// the order imageFolder reads them; stray files and hidden folders are ignored.
     func testClassSubfoldersGiveTheLabels() throws {
         let root = temporaryPath("classes")
         // Gray levels that tell the images apart after scaling to [-1, 1].
