@@ -32,7 +32,8 @@ struct KernelProfiler {
 
     /// Compiles the profiling build of `graph` (through the kernel cache) and seeds its parameters.
     init(_ graph: Graph) throws {
-        var options = CodegenOptions.fromEnvironment()
+        // The same options as the timed build (SINTER_STRATEGY included), plus the profiling counters.
+        var options = CompileOptions.fromEnvironment().codegen
         options.profile = true
         let program = try emitC(graph, options: options)
         executable = try Runtime.compile(program, memoryLimit: try CompileOptions.fromEnvironment().checkedMemoryLimit())

@@ -42,11 +42,13 @@ struct ModelBench {
             traced = entry.phases.isEmpty ? [(train ? "train" : "forward", try entry.trace(batchSize, train))]
                 : try entry.phases.map { ($0.name, try $0.trace(batchSize, train)) }
         }
-        let memoryLimit = try CompileOptions.fromEnvironment().checkedMemoryLimit()
+        let compileOptions = CompileOptions.fromEnvironment()
+        let memoryLimit = try compileOptions.checkedMemoryLimit()
+        try compileOptions.checkStrategies()
         var programs: [(name: String, graph: Graph, program: CProgram)] = []
         for (name, graph) in traced {
-            let (optimized, _) = try optimizeGraph(graph)
-            let program = try emitC(optimized)
+            let (optimized, _) = try optimizeGraph(graph, options: compileOptions)
+            let program = try emitC(optimized, options: compileOptions.codegen)
             // Refuse a graph that cannot fit before the cold compiles below spend a minute on it.
             try MemoryGuard.check(program, limit: memoryLimit)
             programs.append((name, optimized, program))

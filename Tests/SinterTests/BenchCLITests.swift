@@ -102,6 +102,21 @@ final class BenchCLITests: CLITestCase {
         }
     }
 
+    /// The model bench emits its C itself (not through compileGraph): it must honour
+    /// SINTER_STRATEGY as every compile does, and refuse a bad one before compiling.
+    func testModelBenchHonoursStrategyOverrides() throws {
+        let environment = ["XDG_CACHE_HOME": path("cache")]
+        let bad = try SinterProcess.run(["bench", "gan", "--train", "--batch", "2", "--steps", "1", "--top", "0"],
+                                        environment: environment.merging(["SINTER_STRATEGY": "matmul:winograd"]) { $1 },
+                                        in: directory, timeout: 300)
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.err.contains("SINTER_STRATEGY") && bad.err.contains("winograd"), bad.err)
+        let forced = try SinterProcess.run(["bench", "gan", "--train", "--batch", "2", "--steps", "1", "--top", "0"],
+                                           environment: environment.merging(["SINTER_STRATEGY": "matmul:loops"]) { $1 },
+                                           in: directory, timeout: 300)
+        XCTAssertEqual(forced.status, 0, forced.err)
+    }
+
     func testBenchRefusesOptionsThatDoNotGoTogether() throws {
         let cases: [([String], [String])] = [
             (["bench"], ["give a model name or --op"]),
