@@ -54,7 +54,10 @@ while index < arguments.count {
         // Seed corpus for libFuzzer (or for inspection): the valid inputs the fuzzer starts from.
         for target in targets {
             for (i, seedInput) in ((try? target.seeds()) ?? []).enumerated() {
-                FileManager.default.createFile(atPath: "\(value)/\(target.rawValue)-seed\(i)", contents: Data(seedInput))
+                let path = "\(value)/\(target.rawValue)-seed\(i)"
+                if !FileManager.default.createFile(atPath: path, contents: Data(seedInput)) {
+                    FileHandle.standardError.write(Data("sinter-fuzz: could not write \(path)\n".utf8))
+                }
             }
         }
         exit(0)
@@ -76,8 +79,11 @@ for target in targets {
             failed = true
             if let saveDirectory {
                 let path = "\(saveDirectory)/\(target.rawValue)-seed\(seed).bin"
-                FileManager.default.createFile(atPath: path, contents: Data(input))
-                print("  first unexpected input saved to \(path)")
+                if FileManager.default.createFile(atPath: path, contents: Data(input)) {
+                    print("  first unexpected input saved to \(path)")
+                } else {
+                    print("  first unexpected input could not be saved to \(path)")
+                }
             }
         }
     } catch {
