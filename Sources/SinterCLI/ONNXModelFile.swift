@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import Sinter
+
+/// An ONNX model named on the command line (`sinter run|dump|import-onnx MODEL.onnx`): read,
+/// imported with static shapes, its node names as the IR's locations.
+enum ONNXModelFile {
+    static func isONNX(_ path: String) -> Bool { path.lowercased().hasSuffix(".onnx") }
+
+    /// `--input-shape name=1,3,256,256` values, by input name.
+    static func shapes(_ specs: [String]) throws -> [String: [Int]] {
+        var shapes: [String: [Int]] = [:]
+        for spec in specs {
+            guard let equals = spec.lastIndex(of: "=") else {
+                throw SinterError.runtime(message: "--input-shape '\(spec)': expected NAME=D0,D1,... (e.g. image=1,3,256,256)")
+            }
+            let dims = spec[spec.index(after: equals)...].split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+            guard !dims.isEmpty, dims.allSatisfy({ $0 != nil && $0! > 0 && $0! <= 1 << 20 }) else {
+                throw SinterError.runtime(message: "--input-shape '\(spec)': the sizes must be positive integers up to 2^20")
+            }
+            shapes[String(spec[..<equals])] = dims.map { $0! }
+        }
+        return shapes
+    }
+
+    /// Imports `path`; shapes for symbolic dimensions come from `shapes`, and for any input
+    /// named in `feeds`, from the tensor given (so `sinter run` needs no --input-shape).
+    static func load(_ path: String, shapes: [String: [Int]] = [:], feeds: [String: HostTensor] = [:]) throws -> ONNXImport {
+        try PathChecks.inputFile(path, option: "MODEL", expected: "an ONNX model")
+        let model = try ONNXProtoDecoder.readModel(path: path)
+        var options = ONNXImportOptions(inputShapes: shapes)
+        for input in model.graph.inputs where options.inputShapes[input.name] == nil {
+            if let given = feeds[input.name] { options.inputShapes[input.name] = given.shape }
+        }
+        let imported = try ONNXImporter(model: model, path: path, options: options).run()
+        try imported.graph.verify()
+        return imported
+    }
+}
+
+/// `sinter import-onnx MODEL.onnx --out MODEL.ir [--weights W.safetensors]`: the imported IR as
+/// text, and the initializers (in the layouts the IR reads them) as safetensors beside it, so
+/// `sinter run MODEL.ir --weights W.safetensors --inputs ...` runs it.
+struct ImportONNXCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import-onnx", abstract: "Import an ONNX model as IR text plus a safetensors file of its weights.")
+
+    @Argument(help: "ONNX model file (.onnx).") var model: String
+    @Option(help: "Where to write the IR text.") var out: String
+    @Option(help: "Where to write the weights (default: the --out path with .safetensors).") var weights: String?
+    @Option(help: "NAME=D0,D1,...: the shape of an input with symbolic dimensions (repeatable).") var inputShape: [String] = []
+
+    func run() throws {
+        do {
+            let weightsPath = weights ?? (out.hasSuffix(".ir") ? String(out.dropLast(3)) : out) + ".safetensors"
+            try PathChecks.outputFile(out, option: "--out")
+            try PathChecks.outputFile(weightsPath, option: "--weights")
+            let imported = try ONNXModelFile.load(model, shapes: ONNXModelFile.shapes(inputShape))
+            try AtomicFile.write(Array(imported.graph.text.utf8), to: out)
+            try Safetensors.write(imported.weights, to: weightsPath)
+            FileHandle.standardError.write("sinter: \(model): opset \(imported.opset), \(imported.graph.nodes.count) IR nodes, \(imported.weights.count) weight tensors; wrote \(out) and \(weightsPath)\n".data(using: .utf8)!)
+        } catch {
+            throw fail(error)
+        }
+    }
+}
