@@ -25,6 +25,7 @@ enum ConvOps {
         if let given = try c.ints("kernel_shape"), given != kernel {
             throw ONNXNodeFailure("kernel_shape \(shapeText(given)) does not match the weights' \(shapeText(kernel))")
         }
+        try ShapeBounds.check(strides + dilations + kernel, "a stride, dilation or kernel size")
         guard strides.count == 2, dilations.count == 2, strides.allSatisfy({ $0 > 0 }), dilations.allSatisfy({ $0 > 0 }) else {
             throw ONNXNodeFailure("strides \(shapeText(strides)) and dilations \(shapeText(dilations)) must be two positive ints")
         }
@@ -39,6 +40,7 @@ enum ConvOps {
         case "NOTSET":
             let pads = try c.ints("pads") ?? [0, 0, 0, 0]
             guard pads.count == 4 else { throw ONNXNodeFailure("pads \(shapeText(pads)) must have 4 entries") }
+            try ShapeBounds.check(pads, "a pad")
             return [pads[0], pads[2], pads[1], pads[3]]
         case "VALID": return [0, 0, 0, 0]
         case "SAME_UPPER", "SAME_LOWER":
@@ -62,6 +64,7 @@ enum ConvOps {
         }
         guard x.elementType.isFloat else { throw ONNXNodeFailure("needs a float input, got \(x.elementType)") }
         let group = try c.int("group", 1)
+        try ShapeBounds.check([group], "group")
         let window = try window(c, kernel: Array(wShape[2...]))
         // Conv: W is [M, C/g, kh, kw]; ConvTranspose: W is [C, M/g, kh, kw].
         let inChannels = transposed ? wShape[0] : wShape[1] * group
@@ -135,6 +138,7 @@ enum ConvOps {
     static func convTranspose(_ c: NodeContext, _ x: Int, _ kernel: Int, input: [Int], window: Window, outChannels: Int) throws -> Int {
         let outputPadding = try c.ints("output_padding") ?? [0, 0]
         guard outputPadding.count == 2 else { throw ONNXNodeFailure("output_padding must have 2 entries") }
+        try ShapeBounds.check(outputPadding + (c.ints("output_shape") ?? []) + (c.ints("pads") ?? []), "an output padding, output shape or pad")
         let autoPad = try c.string("auto_pad", "NOTSET")
         var begin = [0, 0], end = [0, 0]
         let full = (0..<2).map { window.strides[$0] * (input[$0] - 1) + window.effective[$0] }

@@ -102,6 +102,34 @@ public struct ONNXConstant: Sendable, Equatable {
     }
 }
 
+/// The bounds every ONNX shape the importer handles must keep, so no arithmetic on shapes can
+/// overflow (any product of dimensions stays below 2^40): rank at most 16, each dimension at most
+/// 2^24, and the product of the non-zero dimensions at most 2^40. Real models are far inside both.
+enum ShapeBounds {
+    static let maxDimension = 1 << 24
+    static let maxProduct = 1 << 40
+
+    /// Why `shape` is out of bounds, or nil.
+    static func problem(_ shape: [Int]) -> String? {
+        guard shape.count <= 16 else { return "rank \(shape.count) is more than the 16 Sinter imports" }
+        var product = 1
+        for d in shape {
+            guard d >= 0 && d <= maxDimension else { return "the shape \(shapeText(shape)) has a dimension outside 0...\(maxDimension)" }
+            product *= Swift.max(d, 1)
+            guard product <= maxProduct else { return "the shape \(shapeText(shape)) has more than 2^40 elements" }
+        }
+        return nil
+    }
+
+    /// An attribute or size that feeds shape arithmetic (strides, pads, kernel sizes, groups,
+    /// repeats): refused beyond ±2^24.
+    static func check(_ values: [Int], _ what: String) throws {
+        if let bad = values.first(where: { Swift.abs($0) > maxDimension }) {
+            throw ONNXNodeFailure("\(what) \(bad) is out of range (at most \(maxDimension))")
+        }
+    }
+}
+
 /// `value` as an Int, clamped to Int's range; NaN is 0.
 func clampedInt(_ value: Double) -> Int {
     if value.isNaN { return 0 }

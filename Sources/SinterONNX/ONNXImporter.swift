@@ -116,6 +116,7 @@ public final class ONNXImporter {
                 shape.append(Int(value))
             }
         }
+        if let problem = ShapeBounds.problem(shape) { throw fail(problem) }
         let id = try graph.add(.input, [], Attributes(["name": .string(input.name)]), type: TensorType(dtype, shape), at: location)
         return .runtime(node: id, layout: .asONNX, type: type)
     }
@@ -143,6 +144,7 @@ public final class ONNXImporter {
         }
         for (i, output) in node.outputs.enumerated() where !output.isEmpty {
             guard i < results.count else { throw context.failure("output \(i) ('\(output)') is not supported") }
+            if let problem = ShapeBounds.problem(context.shape(results[i])) { throw context.failure("output \(i): \(problem)") }
             values[output] = results[i]
         }
     }

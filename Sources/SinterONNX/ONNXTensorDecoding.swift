@@ -23,6 +23,7 @@ extension ONNXConstant {
             guard dim >= 0 else { throw fail("has the negative dimension \(dim)") }
             shape.append(Int(dim))
         }
+        if let problem = ShapeBounds.problem(shape) { throw fail(problem) }
         guard let count = SizeLimits.elementCount(shape), count <= Self.maxElements else {
             throw fail("has \(shapeText(shape)) elements, more than the \(Self.maxElements) a constant may have")
         }

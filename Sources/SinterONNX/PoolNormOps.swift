@@ -32,7 +32,9 @@ enum PoolNormOps {
     static func pool(_ c: NodeContext, max: Bool) throws -> ImportedValue {
         let (x, shape) = try spatialInput(c)
         guard c.node.outputs.count < 2 || c.node.outputs[1].isEmpty else { throw ONNXNodeFailure("the Indices output is not supported") }
-        guard let kernel = try c.ints("kernel_shape"), kernel.count == 2 else { throw ONNXNodeFailure("kernel_shape must have 2 entries") }
+        guard let kernel = try c.ints("kernel_shape"), kernel.count == 2, kernel.allSatisfy({ $0 > 0 }) else {
+            throw ONNXNodeFailure("kernel_shape must have 2 positive entries")
+        }
         let window = try ConvOps.window(c, kernel: kernel)
         guard window.dilations == [1, 1] else { throw c.unsupported("dilations", shapeText(window.dilations)) }
         var pads = try ConvOps.forwardPads(c, input: [shape[2], shape[3]], window: window)
@@ -143,6 +145,7 @@ enum PoolNormOps {
             }
             if let given = try c.constant(3, "axes")?.ints { axes = try given.map { try c.axis($0, rank: rank) } }
         }
+        try ShapeBounds.check(pads, "a pad")
         guard pads.count == 2 * axes.count else { throw ONNXNodeFailure("pads \(shapeText(pads)) must have \(2 * axes.count) entries") }
         var before = [Int](repeating: 0, count: rank), after = before
         for (k, axis) in axes.enumerated() { before[axis] = pads[k]; after[axis] = pads[k + axes.count] }

@@ -48,6 +48,7 @@ enum ResizeOps {
         var outShape = shape
         var axisScale = [Double](repeating: 1, count: rank)
         if let sizes {
+            try ShapeBounds.check(sizes, "a size")
             guard sizes.count == axes.count, sizes.allSatisfy({ $0 > 0 }) else { throw ONNXNodeFailure("sizes \(shapeText(sizes)) must give one positive size per axis") }
             let policy = try c.string("keep_aspect_ratio_policy", "stretch")
             var ratios = zip(axes, sizes).map { Double($1) / Double(shape[$0]) }
@@ -55,18 +56,29 @@ enum ResizeOps {
                 guard policy == "not_larger" || policy == "not_smaller" else { throw c.unsupported("keep_aspect_ratio_policy", policy) }
                 let one = policy == "not_larger" ? ratios.min()! : ratios.max()!
                 ratios = ratios.map { _ in one }
-                for (k, a) in axes.enumerated() { outShape[a] = Int((Double(shape[a]) * one).rounded()); axisScale[a] = ratios[k] }
+                for (k, a) in axes.enumerated() {
+                    let size = (Double(shape[a]) * one).rounded()
+                    guard size.isFinite, size <= Double(ShapeBounds.maxDimension) else { throw ONNXNodeFailure("sizes make axis \(a) too large") }
+                    outShape[a] = Int(size)
+                    axisScale[a] = ratios[k]
+                }
             } else {
                 for (k, a) in axes.enumerated() { outShape[a] = sizes[k]; axisScale[a] = ratios[k] }
             }
         } else if let scales {
             guard scales.count == axes.count, scales.allSatisfy({ $0 > 0 }) else { throw ONNXNodeFailure("scales must give one positive scale per axis") }
-            for (k, a) in axes.enumerated() { outShape[a] = Int(floor(Double(shape[a]) * scales[k])); axisScale[a] = scales[k] }
+            for (k, a) in axes.enumerated() {
+                let size = floor(Double(shape[a]) * scales[k])
+                guard size.isFinite, size <= Double(ShapeBounds.maxDimension) else { throw ONNXNodeFailure("scale \(scales[k]) makes axis \(a) too large") }
+                outShape[a] = Int(size)
+                axisScale[a] = scales[k]
+            }
         } else {
             throw ONNXNodeFailure("needs scales or sizes")
         }
         guard x.elementType.isFloat else { throw ONNXNodeFailure("needs a float input") }
         let (have, type) = PoolNormOps.runtimeLayout(x)
+        if let problem = ShapeBounds.problem(outShape) { throw ONNXNodeFailure(problem) }
         guard outShape.allSatisfy({ $0 > 0 }) else { throw ONNXNodeFailure("the output \(shapeText(outShape)) would be empty") }
         let layout: ONNXLayout = rank == 4 ? have : .asONNX
         let i = c.importer

@@ -48,9 +48,10 @@ enum ShapeOps {
                     shape.append(d)
                 }
             }
+            try ShapeBounds.check(shape, "a shape entry")
             let total = inShape.reduce(1, *)
             if let i = inferred {
-                let known = shape.reduce(1, *)
+                let known = SizeLimits.elementCount(shape) ?? 0
                 guard known > 0, total % known == 0 else { throw ONNXNodeFailure("cannot reshape \(shapeText(inShape)) to \(shapeText(request))") }
                 shape[i] = total / known
             }
@@ -109,7 +110,11 @@ enum ShapeOps {
             guard let shape = broadcastShapes(c.shape(x), request) else {
                 throw ONNXNodeFailure("\(shapeText(c.shape(x))) does not broadcast to \(shapeText(request))")
             }
-            if let constant = x.constant { return [.constant(constant.broadcast(to: shape))] }
+            if let problem = ShapeBounds.problem(shape) { throw ONNXNodeFailure(problem) }
+            if let constant = x.constant {
+                guard shape.reduce(1, *) <= ONNXConstant.maxElements else { throw ONNXNodeFailure("a folded constant of shape \(shapeText(shape)) is too large") }
+                return [.constant(constant.broadcast(to: shape))]
+            }
             return [c.runtime(try c.importer.broadcast(c.node(x), to: shape), .asONNX, x.elementType)]
         },
         "Tile": { c in
@@ -117,6 +122,9 @@ enum ShapeOps {
             let repeats = try shapeValues(c.constant(1, "repeats"))
             var shape = c.shape(x)
             guard repeats.count == shape.count else { throw ONNXNodeFailure("repeats has \(repeats.count) entries for rank \(shape.count)") }
+            try ShapeBounds.check(repeats, "a repeat count")
+            guard repeats.allSatisfy({ $0 > 0 }) else { throw ONNXNodeFailure("repeats must be positive") }
+            if let problem = ShapeBounds.problem(zip(shape, repeats).map(*)) { throw ONNXNodeFailure(problem) }
             var id = try c.node(x)
             for (axis, r) in repeats.enumerated() where r != 1 {
                 // [.., d, ..] -> [.., 1, d, ..] -> broadcast [.., r, d, ..] -> [.., r*d, ..]
@@ -134,6 +142,7 @@ enum ShapeOps {
     /// A constant shape/axes input as Ints; a missing one is an error.
     static func shapeValues(_ c: ONNXConstant?) throws -> [Int] {
         guard let c else { throw ONNXNodeFailure("a required shape input is missing") }
+        guard c.count <= 64 else { throw ONNXNodeFailure("a shape input with \(c.count) entries") }
         guard c.rank <= 1 else { throw ONNXNodeFailure("a shape input must be 1-D, got \(shapeText(c.shape))") }
         return c.ints
     }
