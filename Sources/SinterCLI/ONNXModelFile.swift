@@ -29,8 +29,10 @@ enum ONNXModelFile {
         try PathChecks.inputFile(path, option: "MODEL", expected: "an ONNX model")
         let model = try ONNXProtoDecoder.readModel(path: path)
         var options = ONNXImportOptions(inputShapes: shapes)
+        // Only where the model leaves a size open: a fixed size that differs is the feed's error.
         for input in model.graph.inputs where options.inputShapes[input.name] == nil {
-            if let given = feeds[input.name] { options.inputShapes[input.name] = given.shape }
+            let open = input.shape.map { $0.contains { $0.value == nil || $0.symbol != nil } } ?? true
+            if open, let given = feeds[input.name] { options.inputShapes[input.name] = given.shape }
         }
         let imported = try ONNXImporter(model: model, path: path, options: options).run()
         try imported.graph.verify()

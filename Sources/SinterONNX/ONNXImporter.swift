@@ -101,8 +101,15 @@ public final class ONNXImporter {
         }
         var shape: [Int] = []
         if let given = options.inputShapes[input.name] {
-            if let declared = input.shape, declared.count != given.count {
-                throw fail("is declared with rank \(declared.count), but the given shape \(shapeText(given)) has rank \(given.count)")
+            if let declared = input.shape {
+                guard declared.count == given.count else {
+                    throw fail("is declared with rank \(declared.count), but the given shape \(shapeText(given)) has rank \(given.count)")
+                }
+                for (axis, dim) in declared.enumerated() {
+                    if let value = dim.value, dim.symbol == nil, value >= 0, value != given[axis] {
+                        throw fail("is declared with size \(value) at axis \(axis), but the given shape is \(shapeText(given))")
+                    }
+                }
             }
             shape = given
         } else {
