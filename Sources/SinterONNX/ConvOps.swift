@@ -74,6 +74,12 @@ enum ConvOps {
         let outChannels = transposed ? wShape[1] * group : wShape[0]
         let i = c.importer
         let input = try c.node(x, .channelsLast)
+        if !transposed, group > 1, group == xShape[1], outChannels == group, let weights = w.constant {
+            var y = try DepthwiseConv.build(c, input, weights, window: window,
+                                            pads: forwardPads(c, input: [xShape[2], xShape[3]], window: window))
+            if let bias = try c.input(2) { y = try i.add(.add, [y, c.node(bias, hint: c.node.inputs[2])]) }
+            return c.runtime(y, .channelsLast, x.elementType)
+        }
         // Each group's HWIO kernel: [kh', kw', in/g, out/g] with dilation holes filled by zeros.
         var kernels: [Int] = []
         for g in 0..<group {
