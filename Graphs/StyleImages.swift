@@ -23,15 +23,25 @@ public enum StyleImages {
 
     /// Reads `path` and returns the image the notebook feeds VGG (see the type's comment).
     public static func load(path: String, longSide: Int, options: CompileOptions = .fromEnvironment()) throws -> HostTensor {
-        let bytes = try InputFile.read(path, expected: "a PNG image")
-        if bytes.starts(with: [0xFF, 0xD8, 0xFF]) {
-            throw SinterError.file(path: path, message: "is a JPEG image; Sinter reads PNG only (it has no JPEG decoder): convert it first, e.g. `convert \(URL(fileURLWithPath: path).lastPathComponent) image.png`")
-        }
-        let png = try PNGImage.decode(bytes, path: path, maxPixelBytes: maxPixelBytes)
+        let png = try decode(path: path)
         let (height, width) = scaledSize(height: png.height, width: png.width, longSide: longSide)
         guard height >= 1, width >= 1 else {
             throw SinterError.file(path: path, message: "is \(png.width)x\(png.height); scaled to a long side of \(longSide) it would be \(width)x\(height), an empty image")
         }
+        return try tensor(png, height: height, width: width, options: options)
+    }
+
+    /// The PNG at `path` (a JPEG gets a message saying so).
+    public static func decode(path: String) throws -> PNGImage {
+        let bytes = try InputFile.read(path, expected: "a PNG image")
+        if bytes.starts(with: [0xFF, 0xD8, 0xFF]) {
+            throw SinterError.file(path: path, message: "is a JPEG image; Sinter reads PNG only (it has no JPEG decoder): convert it first, e.g. `convert \(URL(fileURLWithPath: path).lastPathComponent) image.png`")
+        }
+        return try PNGImage.decode(bytes, path: path, maxPixelBytes: maxPixelBytes)
+    }
+
+    /// `png` as a (1, height, width, 3) tensor in 0...255, resized as `load` resizes.
+    public static func tensor(_ png: PNGImage, height: Int, width: Int, options: CompileOptions = .fromEnvironment()) throws -> HostTensor {
         let unit = Float(1.0 / 255.0)
         var rgb = [Float](repeating: 0, count: png.width * png.height * 3)
         for pixel in 0..<(png.width * png.height) {
