@@ -8,7 +8,10 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Time a model's forward graph or training step on random data.")
 
-    @Argument(help: "Model name.") var model: String
+    @Argument(help: "Model name, or an ONNX model file (.onnx).") var model: String
+    @Option(help: "ONNX only: NAME=D0,D1,... the shape of an input with symbolic dimensions (repeatable).") var inputShape: [String] = []
+    @Flag(help: "ONNX only: also time onnxruntime (python3 with the onnxruntime package, two threads) on the same inputs.")
+    var onnxruntime = false
     @Flag(help: "Time the whole training step (default: the forward graph).") var train = false
     @Option(parsing: .unconditional, help: "Batch size (default: the model's).") var batch: Int?
     @Option(parsing: .unconditional, help: "Timed steps.") var steps: Int = 20
@@ -25,7 +28,11 @@ struct BenchCommand: ParsableCommand {
         try OptionChecks.check(top, "--top", in: 0...Int.max, "how many kernels to list")
         try OptionChecks.oneOf(format, "--format", ["text", "json"])
         try OptionChecks.check(size, "--size", in: StylizeCommand.sizes, "the image side in pixels")
-        if ImageZoo.entry(named: model) != nil {
+        if ONNXModelFile.isONNX(model) {
+            if train || batch != nil || size != nil { throw ValidationError("an ONNX model runs forward at its own shapes: use --input-shape, not --train, --batch or --size") }
+        } else if !inputShape.isEmpty || onnxruntime {
+            throw ValidationError("--input-shape and --onnxruntime apply to ONNX models (MODEL.onnx)")
+        } else if ImageZoo.entry(named: model) != nil {
             if batch != nil && batch != 1 { throw ValidationError("\(model) optimises one image: --batch must be 1 (use --size)") }
         } else if size != nil {
             throw ValidationError("--size applies to image models (\(ImageZoo.entries.map(\.name).joined(separator: ", "))), not \(model); use --batch")
@@ -37,7 +44,13 @@ struct BenchCommand: ParsableCommand {
             let batchSize: Int
             let traced: Graph
             let imageSide = ImageZoo.entry(named: model).map { size ?? $0.defaultSize }
-            if let image = ImageZoo.entry(named: model) {
+            var weights: [String: HostTensor]?
+            if ONNXModelFile.isONNX(model) {
+                let imported = try ONNXModelFile.load(model, shapes: ONNXModelFile.shapes(inputShape))
+                batchSize = 1
+                traced = imported.graph
+                weights = imported.weights
+            } else if let image = ImageZoo.entry(named: model) {
                 batchSize = 1
                 traced = try image.trace(size ?? image.defaultSize, train)
             } else {
@@ -58,6 +71,7 @@ struct BenchCommand: ParsableCommand {
             let executable = try Runtime.compile(program, cache: try KernelCache(directory: coldDirectory), memoryLimit: memoryLimit)
             let cached = executable.report
             try executable.initializeParameters(seed: 0)
+            if let weights { try executable.loadPersistent(weights, requireAll: true) }
 
             var generator = SplitMix64(seed: 1)
             var inputs: [String: HostTensor] = [:]
@@ -75,7 +89,8 @@ struct BenchCommand: ParsableCommand {
             times.sort()
             let median = times[times.count / 2], minimum = times[0]
             let flops = Double(Cost.totalFlops(graph))
-            let slowest = try profileKernels(graph, inputs: inputs)
+            let slowest = try profileKernels(graph, inputs: inputs, weights: weights)
+            let reference = onnxruntime ? try ONNXRuntimeTiming.median(model: model, inputs: inputs, steps: steps, warmup: warmup) : nil
             let result: [String: Any] = [
                 "model": model, "train": train, "batch": batchSize, "size": imageSide.map { $0 as Any } ?? NSNull(), "steps": times.count,
                 "compile_cold_s": cold.seconds, "compile_cached_s": cached.seconds, "cache_hit": cached.cacheHit,
@@ -84,6 +99,7 @@ struct BenchCommand: ParsableCommand {
                 "gflops_per_s": flops / (median / 1000) / 1e9, "gflop_per_step": flops / 1e9,
                 "peak_rss_mb": peakResidentMegabytes(), "arena_bytes": program.arenaBytes,
                 "kernels": program.info.kernels.count,
+                "onnxruntime_median_ms": reference.map { $0 as Any } ?? NSNull(),
                 "slowest_kernels": slowest.prefix(top).map { ["kernel": $0.name, "ms": $0.seconds * 1000, "share": $0.share, "ops": $0.ops] },
             ]
             if format == "json" {
@@ -99,6 +115,9 @@ struct BenchCommand: ParsableCommand {
                 print(String(format: "compile: cold %.2f s, cached %.3f s | peak resident memory %.0f MB | arena %.1f MB | %d kernels",
                              cold.seconds, cached.seconds, peakResidentMegabytes(), Double(program.arenaBytes) / 1e6,
                              program.info.kernels.count))
+                if let reference {
+                    print(String(format: "onnxruntime (2 threads, same inputs): median %.2f ms per step; Sinter is %.2fx its speed", reference, reference / median))
+                }
                 print("slowest kernels (profiling build, ms per step):")
                 for kernel in slowest.prefix(top) {
                     print(String(format: "  %-6@ %8.2f ms  %5.1f%%  %@", kernel.name, kernel.seconds * 1000, kernel.share * 100, kernel.ops))
@@ -110,13 +129,14 @@ struct BenchCommand: ParsableCommand {
     }
 
     /// Per-kernel time per step from a build with `SINTER_PROFILE` (Docs/abi.md), slowest first.
-    private func profileKernels(_ graph: Graph, inputs: [String: HostTensor]) throws
+    private func profileKernels(_ graph: Graph, inputs: [String: HostTensor], weights: [String: HostTensor]?) throws
         -> [(name: String, seconds: Double, share: Double, ops: String)] {
         var options = CodegenOptions.fromEnvironment()
         options.profile = true
         let program = try emitC(graph, options: options)
         let executable = try Runtime.compile(program)
         try executable.initializeParameters(seed: 0)
+        if let weights { try executable.loadPersistent(weights, requireAll: true) }
         typealias Profile = @convention(c) (UnsafeMutablePointer<UnsafePointer<Double>?>,
                                             UnsafeMutablePointer<UnsafePointer<UnsafePointer<CChar>?>?>) -> Int32
         typealias Reset = @convention(c) () -> Void

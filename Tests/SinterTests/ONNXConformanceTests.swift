@@ -8,7 +8,7 @@ import XCTest
 /// Set SINTER_ONNX_TABLE=FILE to write the per-operator table of Docs/onnx.md.
 final class ONNXConformanceTests: XCTestCase {
     func testBackendNodeTests() throws {
-        let wheel = try ONNXWheel.path()
+        let wheel = try RegistryWheel.onnx.path()
         let (cases, unsupported) = try ONNXNodeSuite.load(wheel: wheel)
         let outcomes = ONNXNodeSuite.run(cases)
         var failures: [String] = []
