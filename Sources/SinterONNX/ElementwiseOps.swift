@@ -43,10 +43,19 @@ enum ElementwiseOps {
                 try c.importer.add(.mul, [x, hardSigmoid(c, x, 1.0 / 6, 0.5)]) }]
         }
         let binary: [(String, Op, (Double, Double) -> Double)] = [
-            ("Add", .add, +), ("Sub", .sub, -), ("Mul", .mul, *), ("Div", .div, /), ("Pow", .pow, Foundation.pow),
+            ("Add", .add, +), ("Sub", .sub, -), ("Mul", .mul, *), ("Div", .div, /),
         ]
         for (name, op, fold) in binary {
             t[name] = { c in [try broadcasting(c, [c.required(0), c.required(1)], fold: { fold($0[0], $0[1]) }) { try c.importer.add(op, $0) }] }
+        }
+        t["Pow"] = { c in
+            // x^2 (instance norms written out as Pow(x - mean, 2)) is a multiply, not a call to pow.
+            let base = try c.required(0), exponent = try c.required(1)
+            if base.constant == nil, base.elementType.isFloat, exponent.constant?.splat == 2,
+               broadcastShapes(c.shape(base), c.shape(exponent)) == c.shape(base) {
+                return [try unary(c, fold: { $0 * $0 }) { try c.importer.add(.square, [$0]) }]
+            }
+            return [try broadcasting(c, [base, exponent], fold: { Foundation.pow($0[0], $0[1]) }) { try c.importer.add(.pow, $0) }]
         }
         let comparisons: [(String, Op, (Double, Double) -> Bool)] = [
             ("Equal", .equal, ==), ("Less", .less, <), ("Greater", .greater, >),
