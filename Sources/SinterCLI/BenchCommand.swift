@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench", abstract: "Time a model's forward graph or training step on random data.")
 
     @Argument(help: "Model name, or an ONNX model file (.onnx).") var model: String
-    @Option(help: "ONNX only: NAME=D0,D1,... the shape of an input with symbolic dimensions (repeatable).") var inputShape: [String] = []
+    @OptionGroup var shapeOptions: ONNXShapeOptions
     @Flag(help: "ONNX only: also time onnxruntime (python3 with the onnxruntime package, two threads) on the same inputs.")
     var onnxruntime = false
     @Flag(help: "Time the whole training step (default: the forward graph).") var train = false
@@ -30,7 +30,7 @@ struct BenchCommand: ParsableCommand {
         try OptionChecks.check(size, "--size", in: StylizeCommand.sizes, "the image side in pixels")
         if ONNXModelFile.isONNX(model) {
             if train || batch != nil || size != nil { throw ValidationError("an ONNX model runs forward at its own shapes: use --input-shape, not --train, --batch or --size") }
-        } else if !inputShape.isEmpty || onnxruntime {
+        } else if !shapeOptions.inputShape.isEmpty || onnxruntime {
             throw ValidationError("--input-shape and --onnxruntime apply to ONNX models (MODEL.onnx)")
         } else if ImageZoo.entry(named: model) != nil {
             if batch != nil && batch != 1 { throw ValidationError("\(model) optimises one image: --batch must be 1 (use --size)") }
@@ -46,7 +46,7 @@ struct BenchCommand: ParsableCommand {
             let imageSide = ImageZoo.entry(named: model).map { size ?? $0.defaultSize }
             var weights: [String: HostTensor]?
             if ONNXModelFile.isONNX(model) {
-                let imported = try ONNXModelFile.load(model, shapes: ONNXModelFile.shapes(inputShape))
+                let imported = try ONNXModelFile.load(model, shapes: shapeOptions.shapes)
                 batchSize = 1
                 traced = imported.graph
                 weights = imported.weights

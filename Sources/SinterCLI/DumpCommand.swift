@@ -13,7 +13,7 @@ struct DumpCommand: ParsableCommand {
         discussion: "Models: \(Zoo.entries.map(\.name).joined(separator: ", ")). Passes: \(PassPipeline().names.joined(separator: ", ")).")
 
     @Argument(help: "Model name, or an ONNX model file (.onnx).") var model: String
-    @Option(help: "ONNX only: NAME=D0,D1,... the shape of an input with symbolic dimensions (repeatable).") var inputShape: [String] = []
+    @OptionGroup var shapeOptions: ONNXShapeOptions
     @Flag(help: "The whole training step: forward, gradients, optimizer updates.") var train = false
     @Option(parsing: .unconditional, help: "Batch size (default: the model's).") var batch: Int?
     @Option(help: "GAN phase: discriminator or generator (default: generator).") var phase: String?
@@ -46,9 +46,9 @@ struct DumpCommand: ParsableCommand {
             guard !train, batch == nil, phase == nil else {
                 throw SinterError.runtime(message: "--train, --batch and --phase apply to models from Graphs/, not to an ONNX file (its shapes are its own; see --input-shape)")
             }
-            return try ONNXModelFile.load(model, shapes: ONNXModelFile.shapes(inputShape)).graph
+            return try ONNXModelFile.load(model, shapes: shapeOptions.shapes).graph
         }
-        guard inputShape.isEmpty else { throw SinterError.runtime(message: "--input-shape applies to ONNX models only") }
+        guard shapeOptions.inputShape.isEmpty else { throw SinterError.runtime(message: "--input-shape applies to ONNX models only") }
         let entry = try Zoo.entry(named: model)
         var trace = entry.trace
         if let phase {

@@ -40,6 +40,13 @@ enum ONNXModelFile {
     }
 }
 
+/// `--input-shape NAME=D0,D1,...` (repeatable), shared by the commands that import an ONNX file.
+struct ONNXShapeOptions: ParsableArguments {
+    @Option(help: "ONNX only: NAME=D0,D1,... the shape of an input with symbolic dimensions (repeatable).") var inputShape: [String] = []
+
+    var shapes: [String: [Int]] { get throws { try ONNXModelFile.shapes(inputShape) } }
+}
+
 /// `sinter import-onnx MODEL.onnx --out MODEL.ir [--weights W.safetensors]`: the imported IR as
 /// text, and the initializers (in the layouts the IR reads them) as safetensors beside it, so
 /// `sinter run MODEL.ir --weights W.safetensors --inputs ...` runs it.
@@ -50,14 +57,14 @@ struct ImportONNXCommand: ParsableCommand {
     @Argument(help: "ONNX model file (.onnx).") var model: String
     @Option(help: "Where to write the IR text.") var out: String
     @Option(help: "Where to write the weights (default: the --out path with .safetensors).") var weights: String?
-    @Option(help: "NAME=D0,D1,...: the shape of an input with symbolic dimensions (repeatable).") var inputShape: [String] = []
+    @OptionGroup var shapeOptions: ONNXShapeOptions
 
     func run() throws {
         do {
             let weightsPath = weights ?? (out.hasSuffix(".ir") ? String(out.dropLast(3)) : out) + ".safetensors"
             try PathChecks.outputFile(out, option: "--out")
             try PathChecks.outputFile(weightsPath, option: "--weights")
-            let imported = try ONNXModelFile.load(model, shapes: ONNXModelFile.shapes(inputShape))
+            let imported = try ONNXModelFile.load(model, shapes: shapeOptions.shapes)
             try AtomicFile.write(Array(imported.graph.text.utf8), to: out)
             try Safetensors.write(imported.weights, to: weightsPath)
             FileHandle.standardError.write("sinter: \(model): opset \(imported.opset), \(imported.graph.nodes.count) IR nodes, \(imported.weights.count) weight tensors; wrote \(out) and \(weightsPath)\n".data(using: .utf8)!)

@@ -9,7 +9,7 @@ import Sinter
 /// writes `grad.<name>` for every input and param.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "run", abstract: "Compile and run an IR text file on safetensors inputs.")
+        commandName: "run", abstract: "Compile and run an IR text file or an ONNX model on safetensors inputs.")
 
     @Argument(help: "IR text file (as printed by `sinter dump`), or an ONNX model (.onnx).") var file: String
     @Option(help: "safetensors file with every input, param and state tensor, by name.") var inputs: String

@@ -8,12 +8,7 @@ import SinterModels
 /// per image; each new size is one cached compile.
 extension StylizeCommand {
     func stylizeWithONNX(_ path: String) throws {
-        try PathChecks.inputFile(content, option: "--content", expected: "a PNG image")
-        try PathChecks.inputFile(path, option: "--onnx", expected: "an ONNX stylizer")
-        try PathChecks.outputFile(out, option: "--out")
-        if log != nil || framesEvery != nil {
-            throw SinterError.runtime(message: "--log and --frames-every apply to Gatys optimisation; --onnx stylizes in one pass")
-        }
+        try checkOnePass(path, option: "--onnx", expected: "an ONNX stylizer")
         let stylizer = try ONNXStylizer(path: path)
         var vector: HostTensor?
         if stylizer.needsStyleVector {

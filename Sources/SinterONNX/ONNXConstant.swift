@@ -32,58 +32,34 @@ public struct ONNXConstant: Sendable, Equatable {
 
     /// Axes permuted: result axis i is this tensor's axis perm[i].
     func transposed(_ perm: [Int]) -> ONNXConstant {
-        let outShape = perm.map { shape[$0] }
-        let inStrides = rowMajorStrides(shape)
-        let outStrides = rowMajorStrides(outShape)
-        var out = [Double](repeating: 0, count: count)
-        for index in 0..<count {
-            var rest = index, source = 0
-            for axis in outShape.indices {
-                let coordinate = rest / outStrides[axis]
-                rest -= coordinate * outStrides[axis]
-                source += coordinate * inStrides[perm[axis]]
-            }
-            out[index] = values[source]
-        }
-        return ONNXConstant(type: type, shape: outShape, values: out)
+        let strides = rowMajorStrides(shape)
+        return gathered(perm.map { shape[$0] }) { axis, coordinate in coordinate * strides[perm[axis]] }
     }
 
     /// This tensor broadcast (numpy rules) to `target`, which the caller has checked it fits.
     func broadcast(to target: [Int]) -> ONNXConstant {
         if shape == target { return self }
         let padded = [Int](repeating: 1, count: target.count - rank) + shape
-        let inStrides = rowMajorStrides(padded)
-        let outStrides = rowMajorStrides(target)
-        let total = SizeLimits.elementCount(target) ?? 0
-        var out = [Double](repeating: 0, count: total)
-        for index in 0..<total {
-            var rest = index, source = 0
-            for axis in target.indices {
-                let coordinate = rest / outStrides[axis]
-                rest -= coordinate * outStrides[axis]
-                if padded[axis] != 1 { source += coordinate * inStrides[axis] }
-            }
-            out[index] = values[source]
-        }
-        return ONNXConstant(type: type, shape: target, values: out)
+        let strides = rowMajorStrides(padded)
+        return gathered(target) { axis, coordinate in padded[axis] == 1 ? 0 : coordinate * strides[axis] }
     }
 
-    /// The sub-tensor `begin[i] ..< begin[i] + size[i]` stepping `step[i]` along each axis.
-    func sliced(begin: [Int], size: [Int], step: [Int]) -> ONNXConstant {
-        let inStrides = rowMajorStrides(shape)
-        let outStrides = rowMajorStrides(size)
-        let total = SizeLimits.elementCount(size) ?? 0
+    /// A tensor of `outShape` whose element at each coordinate is this tensor's element at the sum
+    /// of `offset(axis, coordinate)` over the axes.
+    private func gathered(_ outShape: [Int], offset: (Int, Int) -> Int) -> ONNXConstant {
+        let outStrides = rowMajorStrides(outShape)
+        let total = SizeLimits.elementCount(outShape) ?? 0
         var out = [Double](repeating: 0, count: total)
         for index in 0..<total {
             var rest = index, source = 0
-            for axis in size.indices {
+            for axis in outShape.indices {
                 let coordinate = rest / outStrides[axis]
                 rest -= coordinate * outStrides[axis]
-                source += (begin[axis] + coordinate * step[axis]) * inStrides[axis]
+                source += offset(axis, coordinate)
             }
             out[index] = values[source]
         }
-        return ONNXConstant(type: type, shape: size, values: out)
+        return ONNXConstant(type: type, shape: outShape, values: out)
     }
 
     /// The values rounded and range-checked as the ONNX type would hold them (casts, folded
