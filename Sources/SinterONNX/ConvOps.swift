@@ -7,8 +7,8 @@ enum ConvOps {
     typealias Handler = (NodeContext) throws -> [ImportedValue]
 
     static let table: [String: Handler] = [
-        "Conv": { c in [try conv(c, transposed: false)] },
-        "ConvTranspose": { c in [try conv(c, transposed: true)] },
+        "Conv": { c in try OneDimensional.applies(c) ? OneDimensional.lifted(c, lift: [0, 1]) { [try conv($0, transposed: false)] } : [try conv(c, transposed: false)] },
+        "ConvTranspose": { c in try OneDimensional.applies(c) ? OneDimensional.lifted(c, lift: [0, 1]) { [try conv($0, transposed: true)] } : [try conv(c, transposed: true)] },
     ]
 
     /// Kernel geometry along the two spatial axes.
@@ -60,7 +60,7 @@ enum ConvOps {
         let x = try c.required(0), w = try c.required(1)
         let xShape = c.shape(x), wShape = c.shape(w)
         guard xShape.count == 4, wShape.count == 4 else {
-            throw ONNXNodeFailure("only 2-D convolutions are supported (input \(shapeText(xShape)), weights \(shapeText(wShape)))")
+            throw ONNXNodeFailure("only 1-D and 2-D convolutions are supported (input \(shapeText(xShape)), weights \(shapeText(wShape)))")
         }
         guard x.elementType.isFloat else { throw ONNXNodeFailure("needs a float input, got \(x.elementType)") }
         let group = try c.int("group", 1)

@@ -6,8 +6,8 @@ enum PoolNormOps {
     typealias Handler = (NodeContext) throws -> [ImportedValue]
 
     static let table: [String: Handler] = [
-        "MaxPool": { c in [try pool(c, max: true)] },
-        "AveragePool": { c in [try pool(c, max: false)] },
+        "MaxPool": { c in try OneDimensional.applies(c) ? OneDimensional.lifted(c, lift: [0]) { [try pool($0, max: true)] } : [try pool(c, max: true)] },
+        "AveragePool": { c in try OneDimensional.applies(c) ? OneDimensional.lifted(c, lift: [0]) { [try pool($0, max: false)] } : [try pool(c, max: false)] },
         "GlobalAveragePool": { c in [try globalPool(c, .reduceMean)] },
         "GlobalMaxPool": { c in [try globalPool(c, .reduceMax)] },
         "BatchNormalization": { c in [try batchNorm(c)] },
@@ -24,7 +24,7 @@ enum PoolNormOps {
     static func spatialInput(_ c: NodeContext) throws -> (ImportedValue, [Int]) {
         let x = try c.required(0)
         let shape = c.shape(x)
-        guard shape.count == 4 else { throw ONNXNodeFailure("only 2-D (NCHW) inputs are supported, got \(shapeText(shape))") }
+        guard shape.count == 4 else { throw ONNXNodeFailure("only 1-D and 2-D windows are supported (NCL or NCHW input), got \(shapeText(shape))") }
         guard x.elementType.isFloat else { throw ONNXNodeFailure("needs a float input, got \(x.elementType)") }
         return (x, shape)
     }
