@@ -3,7 +3,8 @@ import Sinter
 /// Small valid ONNX models for the `onnx` fuzz target, written here with a minimal protobuf
 /// encoder (no files needed): a conv network (raw_data and float_data initializers, Pad, Conv,
 /// InstanceNormalization, Relu, Resize), static shape arithmetic (Shape, Gather, Concat,
-/// Reshape), Gemm and Softmax, and a quantise/dequantise pair.
+/// Reshape), Gemm and Softmax, a quantise/dequantise pair, and windows (depthwise Conv,
+/// ConvTranspose, linear Resize, a 1-D AveragePool).
 public enum ONNXSeeds {
     /// Protobuf encoding of the fields the seeds use.
     public struct Message {
@@ -149,6 +150,17 @@ public enum ONNXSeeds {
             node("MaxPool", ["d"], ["y"], name: "pool", [("kernel_shape", .ints([2, 2])), ("strides", .ints([2, 2])), ("ceil_mode", .int(1))]),
         ], initializers: [tensor("s", [], floats: [0.05], raw: true), zeroPoint],
            inputs: [valueInfo("x", [1, 2, 5, 5])], outputs: [valueInfo("y", [1, 2, 3, 3])], opset: 13)
-        return [conv, shapes, dense, quantised]
+        let depthwiseWeights: [Float] = (0..<36).map { (k: Int) -> Float in Float(k % 5) / 4 - 0.5 }
+        let upWeights: [Float] = (0..<32).map { (k: Int) -> Float in Float(k % 3) / 2 - 0.5 }
+        let windows = model([
+            node("Conv", ["x", "dw"], ["d"], name: "depthwise", [("group", .int(4)), ("strides", .ints([2, 2])), ("pads", .ints([1, 1, 1, 1])), ("dilations", .ints([1, 1]))]),
+            node("ConvTranspose", ["d", "up"], ["t"], name: "deconv", [("strides", .ints([2, 2])), ("output_padding", .ints([1, 1]))]),
+            node("Resize", ["t", "", "scales"], ["r"], name: "linear", [("mode", .string("linear"))]),
+            node("Reshape", ["r", "flat"], ["f"], name: "to1d"),
+            node("AveragePool", ["f"], ["y"], name: "pool1d", [("kernel_shape", .ints([3])), ("strides", .ints([2])), ("ceil_mode", .int(1))]),
+        ], initializers: [tensor("dw", [4, 1, 3, 3], floats: depthwiseWeights, raw: true), tensor("up", [4, 2, 2, 2], floats: upWeights, raw: false),
+                          tensor("scales", [4], floats: [1, 1, 1.5, 0.5], raw: true), int64Tensor("flat", [1, 2, -1])],
+           inputs: [valueInfo("x", [1, 4, 8, 8])], outputs: [valueInfo("y", [1, 2, 26])], opset: 13)
+        return [conv, shapes, dense, quantised, windows]
     }
 }

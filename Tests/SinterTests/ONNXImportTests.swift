@@ -109,3 +109,67 @@ final class ONNXImportTests: XCTestCase {
         XCTAssertFalse(compilation.program.source.contains("*/ system"))
     }
 }
+
+/// Depthwise convolution (group = channels) takes its own path (DepthwiseConv.swift), which no
+/// ONNX node test reaches: checked here against a float64 loop, with stride 2, asymmetric pads
+/// and dilation 2, and against the same conv imported with one group per channel pair (the
+/// grouped conv2d path).
+final class ONNXDepthwiseConvTests: XCTestCase {
+    typealias S = ONNXSeeds
+
+    func run(group: Int, channels: Int, weights: [Float], x: [Float], shape: [Int64], attributes: [(String, S.AttributeValue)]) throws -> HostTensor {
+        let bytes = S.model([S.node("Conv", ["x", "w", "b"], ["y"], name: "dw", [("group", .int(Int64(group)))] + attributes)],
+                            initializers: [S.tensor("w", [Int64(channels), Int64(channels / group), 3, 3], floats: weights, raw: true),
+                                           S.tensor("b", [Int64(channels)], floats: (0..<channels).map { Float($0) * 0.25 }, raw: false)],
+                            inputs: [S.valueInfo("x", shape)], outputs: [S.valueInfo("y", [])], opset: 13)
+        let imported = try ONNXImporter(model: ONNXProtoDecoder.decodeModel(bytes, path: "dw.onnx"), path: "dw.onnx").run()
+        let executable = try compileGraph(imported.graph)
+        try executable.loadPersistent(imported.weights, requireAll: true)
+        return try XCTUnwrap(executable.run(["x": HostTensor(shape: shape.map(Int.init), floats: x)])["y"])
+    }
+
+    /// Values in [-1, 1) from a multiplicative pattern.
+    func pattern(_ count: Int, _ multiplier: Int, _ modulus: Int) -> [Float] {
+        var values = [Float](repeating: 0, count: count)
+        for i in 0..<count { values[i] = Float((i * multiplier) % modulus) / Float(modulus) * 2 - 1 }
+        return values
+    }
+
+    func testDepthwiseMatchesFloat64Loop() throws {
+        let (n, c, h, w) = (2, 5, 9, 8)
+        let x = pattern(n * c * h * w, 37, 23)
+        let k = pattern(c * 9, 13, 17)
+        let attributes: [(String, S.AttributeValue)] = [("strides", .ints([2, 2])), ("pads", .ints([1, 0, 2, 1])), ("dilations", .ints([2, 2]))]
+        let got = try run(group: c, channels: c, weights: k, x: x, shape: [2, 5, 9, 8], attributes: attributes)
+        // Output size: (in + begin + end - (k - 1) * d - 1) / s + 1.
+        let oh = (h + 1 + 2 - 5) / 2 + 1, ow = (w + 0 + 1 - 5) / 2 + 1
+        XCTAssertEqual(got.shape, [n, c, oh, ow])
+        var want: [Double] = []
+        for b in 0..<n { for ch in 0..<c { for i in 0..<oh { for j in 0..<ow {
+            var sum = Double(ch) * 0.25
+            for r in 0..<3 { for s in 0..<3 {
+                let y = i * 2 - 1 + r * 2, z = j * 2 - 0 + s * 2
+                guard y >= 0, y < h, z >= 0, z < w else { continue }
+                sum += Double(x[((b * c + ch) * h + y) * w + z]) * Double(k[(ch * 3 + r) * 3 + s])
+            } }
+            want.append(sum)
+        } } } }
+        for (a, b) in zip(got.doubles, want) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+    }
+
+    func testDepthwiseMatchesGroupedPath() throws {
+        // Channels 6 in groups of 3 (grouped conv2d path) vs groups of 1 (depthwise path), with
+        // the weights of the grouped conv laid out block-diagonally in the depthwise one's place.
+        let x = pattern(6 * 7 * 7, 29, 19)
+        let k = pattern(6 * 9, 7, 11)
+        let attributes: [(String, S.AttributeValue)] = [("strides", .ints([1, 2])), ("auto_pad", .string("SAME_UPPER"))]
+        let depthwise = try run(group: 6, channels: 6, weights: k, x: x, shape: [1, 6, 7, 7], attributes: attributes)
+        // The same conv written with group 3: each group has 2 input channels; zero the weight
+        // from the other channel of the pair so only the depthwise term remains.
+        var grouped = [Float](repeating: 0, count: 6 * 2 * 9)
+        for o in 0..<6 { for t in 0..<9 { grouped[(o * 2 + o % 2) * 9 + t] = k[o * 9 + t] } }
+        let reference = try run(group: 3, channels: 6, weights: grouped, x: x, shape: [1, 6, 7, 7], attributes: attributes)
+        XCTAssertEqual(depthwise.shape, reference.shape)
+        for (a, b) in zip(depthwise.doubles, reference.doubles) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+    }
+}
