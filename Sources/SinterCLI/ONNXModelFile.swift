@@ -24,7 +24,9 @@ enum ONNXModelFile {
     }
 
     /// Imports `path`; shapes for symbolic dimensions come from `shapes`, and for any input
-    /// named in `feeds`, from the tensor given (so `sinter run` needs no --input-shape).
+    /// named in `feeds`, from the tensor given (so `sinter run` needs no --input-shape). An
+    /// integer input given in `feeds` (a shape, index or axes tensor) is frozen: its values are
+    /// folded into the graph as constants, as static shapes need.
     static func load(_ path: String, shapes: [String: [Int]] = [:], feeds: [String: HostTensor] = [:]) throws -> ONNXImport {
         try PathChecks.inputFile(path, option: "MODEL", expected: "an ONNX model")
         let model = try ONNXProtoDecoder.readModel(path: path)
@@ -33,6 +35,11 @@ enum ONNXModelFile {
         for input in model.graph.inputs where options.inputShapes[input.name] == nil {
             let open = input.shape.map { $0.contains { $0.value == nil || $0.symbol != nil } } ?? true
             if open, let given = feeds[input.name] { options.inputShapes[input.name] = given.shape }
+        }
+        for input in model.graph.inputs {
+            guard let code = input.elementType, let type = ONNXElementType(rawValue: Int(code)), type.isInteger,
+                  let given = feeds[input.name] else { continue }
+            options.frozenInputs[input.name] = ONNXConstant(type: type, shape: given.shape, values: given.doubles)
         }
         let imported = try ONNXImporter(model: model, path: path, options: options).run()
         try imported.graph.verify()

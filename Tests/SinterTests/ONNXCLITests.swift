@@ -81,6 +81,27 @@ final class ONNXCLITests: CLITestCase {
                                    ["--style-index 26", "has 26 styles (0...25)"])
     }
 
+    /// An integer input (here Reshape's target shape) given to `sinter run` is folded in as a
+    /// constant; the model declares its data input's size open (`n`).
+    func testRunFreezesIntegerInputs() throws {
+        var dim = ONNXSeeds.Message(); dim.string(2, "n")
+        var three = ONNXSeeds.Message(); three.int(1, 3)
+        var shape = ONNXSeeds.Message(); shape.message(1, dim); shape.message(1, three)
+        var tensorType = ONNXSeeds.Message(); tensorType.int(1, 1); tensorType.message(2, shape)
+        var type = ONNXSeeds.Message(); type.message(1, tensorType)
+        var input = ONNXSeeds.Message(); input.string(1, "x"); input.message(2, type)
+        let model = ONNXSeeds.model([ONNXSeeds.node("Reshape", ["x", "shape"], ["y"], name: "reshape")], initializers: [],
+                                    inputs: [input, ONNXSeeds.valueInfo("shape", [2], type: 7)], outputs: [ONNXSeeds.valueInfo("y", [])], opset: 13)
+        try Data(model).write(to: URL(fileURLWithPath: path("reshape.onnx")))
+        let target = HostTensor(storage: .i64, shape: [2], bytes: [3, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0])
+        try Safetensors.write(["x": HostTensor(shape: [2, 3], floats: [1, 2, 3, 4, 5, 6]), "shape": target], to: path("in.safetensors"))
+        let run = try sinter(["run", path("reshape.onnx"), "--inputs", path("in.safetensors"), "--out", path("out.safetensors")])
+        XCTAssertEqual(run.status, 0, run.err)
+        let y = try XCTUnwrap(Safetensors.read(path: path("out.safetensors"))["y"])
+        XCTAssertEqual(y.shape, [3, 2])
+        XCTAssertEqual(y.floats, [1, 2, 3, 4, 5, 6])
+    }
+
     func testRefusals() throws {
         let model = try writeModel()
         try assertRefusedInOneLine(["dump", model, "--train"], ["--train, --batch and --phase apply to models from Graphs/"])
