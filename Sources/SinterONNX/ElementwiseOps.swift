@@ -42,6 +42,30 @@ enum ElementwiseOps {
             [try unary(c, fold: { $0 * Swift.min(Swift.max($0 / 6 + 0.5, 0), 1) }) { x in
                 try c.importer.add(.mul, [x, hardSigmoid(c, x, 1.0 / 6, 0.5)]) }]
         }
+        t["Softsign"] = { c in
+            [try unary(c, fold: { $0 / (1 + Swift.abs($0)) }) { x in
+                let i = c.importer
+                return try i.add(.div, [x, i.add(.add, [i.add(.abs, [x]), scalar(c, 1, like: x)])]) }]
+        }
+        t["ThresholdedRelu"] = { c in
+            let alpha = try c.float("alpha", 1)
+            return [try unary(c, fold: { $0 > alpha ? $0 : 0 }) { x in
+                let i = c.importer
+                return try i.add(.select, [i.add(.greater, [x, scalar(c, alpha, like: x)]), x, scalar(c, 0, like: x)]) }]
+        }
+        t["Celu"] = { c in
+            // max(0, x) + min(0, alpha * (exp(x / alpha) - 1)).
+            let alpha = try c.float("alpha", 1)
+            return [try unary(c, fold: { Swift.max(0, $0) + Swift.min(0, alpha * (Foundation.exp($0 / alpha) - 1)) }) { x in
+                let i = c.importer
+                let zero = try scalar(c, 0, like: x)
+                let e = try i.add(.sub, [i.add(.exp, [i.add(.div, [x, scalar(c, alpha, like: x)])]), scalar(c, 1, like: x)])
+                return try i.add(.add, [i.add(.maximum, [x, zero]), i.add(.minimum, [i.add(.mul, [e, scalar(c, alpha, like: x)]), zero])]) }]
+        }
+        t["Mish"] = { c in
+            [try unary(c, fold: { $0 * Foundation.tanh(Foundation.log1p(Foundation.exp($0))) }) { x in
+                try c.importer.add(.mul, [x, c.importer.add(.tanh, [c.importer.add(.softplus, [x])])]) }]
+        }
         let binary: [(String, Op, (Double, Double) -> Double)] = [
             ("Add", .add, +), ("Sub", .sub, -), ("Mul", .mul, *), ("Div", .div, /),
         ]

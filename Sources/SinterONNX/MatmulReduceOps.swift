@@ -11,7 +11,13 @@ enum MatmulReduceOps {
         "ReduceMean": { c in [try reduce(c, .reduceMean, axesInputFrom: 18)] },
         "ReduceSum": { c in [try reduce(c, .reduceSum, axesInputFrom: 13)] },
         "ReduceMax": { c in [try reduce(c, .reduceMax, axesInputFrom: 18)] },
-        "ReduceSumSquare": { c in [try reduce(c, .reduceSum, axesInputFrom: 18, square: true)] },
+        "ReduceSumSquare": { c in [try reduce(c, .reduceSum, axesInputFrom: 18, before: .square)] },
+        "ReduceL1": { c in [try reduce(c, .reduceSum, axesInputFrom: 18, before: .abs)] },
+        "ReduceL2": { c in [try reduce(c, .reduceSum, axesInputFrom: 18, before: .square, after: .sqrt)] },
+        "ReduceLogSum": { c in [try reduce(c, .reduceSum, axesInputFrom: 18, after: .log)] },
+        // min(x) = -max(-x).
+        "ReduceMin": { c in [try reduce(c, .reduceMax, axesInputFrom: 18, before: .neg, after: .neg)] },
+        "ReduceLogSumExp": { c in [try reduceLogSumExp(c)] },
         "Softmax": { c in [try softmax(c, log: false)] },
         "LogSoftmax": { c in [try softmax(c, log: true)] },
     ]
@@ -71,7 +77,9 @@ enum MatmulReduceOps {
         return c.runtime(y, .asONNX, a.elementType)
     }
 
-    static func reduce(_ c: NodeContext, _ op: Op, axesInputFrom: Int, square: Bool = false) throws -> ImportedValue {
+    /// The reduced axes (sorted, normalised), whether they are kept, and the input; nil axes
+    /// when the node is a no-op (empty axes with noop_with_empty_axes).
+    static func reduction(_ c: NodeContext, axesInputFrom: Int) throws -> (x: ImportedValue, axes: [Int]?, keep: Bool) {
         let x = try c.required(0)
         let shape = c.shape(x)
         let keep = try c.int("keepdims", 1) != 0
@@ -80,19 +88,41 @@ enum MatmulReduceOps {
         if let given, !given.isEmpty {
             axes = try given.map { try c.axis($0, rank: shape.count) }
         } else {
-            if try c.int("noop_with_empty_axes", 0) != 0 { return x }
+            if try c.int("noop_with_empty_axes", 0) != 0 { return (x, nil, keep) }
             axes = Array(shape.indices)
         }
         axes = Array(Set(axes)).sorted()
         guard axes.allSatisfy({ shape[$0] > 0 }) else { throw ONNXNodeFailure("reducing an empty axis is not supported") }
         guard x.elementType.isFloat else { throw ONNXNodeFailure("needs a float input, got \(x.elementType)") }
+        return (x, axes, keep)
+    }
+
+    /// `after(op(before(x)))` over the node's axes; a kept-dims reduction keeps a channels-last layout.
+    static func reduce(_ c: NodeContext, _ op: Op, axesInputFrom: Int, before: Op? = nil, after: Op? = nil) throws -> ImportedValue {
+        let (x, reduced, keep) = try reduction(c, axesInputFrom: axesInputFrom)
+        guard let axes = reduced else { return x }
         let (have, type) = PoolNormOps.runtimeLayout(x)
-        let layout: ONNXLayout = keep && shape.count == 4 ? have : .asONNX
+        let layout: ONNXLayout = keep && c.shape(x).count == 4 ? have : .asONNX
         let i = c.importer
         var input = try c.node(x, layout)
-        if square { input = try i.add(.square, [input]) }
-        let y = try i.add(op, [input], Attributes(["axes": .ints(axes.map(layout.axis)), "keepdims": .bool(keep)]))
+        if let before { input = try i.add(before, [input]) }
+        var y = try i.add(op, [input], Attributes(["axes": .ints(axes.map(layout.axis)), "keepdims": .bool(keep)]))
+        if let after { y = try i.add(after, [y]) }
         return c.runtime(y, layout, type)
+    }
+
+    /// log(sum(exp(x - max))) + max, the max taken first so exp cannot overflow.
+    static func reduceLogSumExp(_ c: NodeContext) throws -> ImportedValue {
+        let (x, reduced, keep) = try reduction(c, axesInputFrom: 18)
+        guard let axes = reduced else { return x }
+        let i = c.importer
+        let input = try c.node(x)
+        let kept = Attributes(["axes": .ints(axes), "keepdims": .bool(true)])
+        let peak = try i.add(.reduceMax, [input], kept)
+        let sum = try i.add(.reduceSum, [i.add(.exp, [i.add(.sub, [input, peak])])], kept)
+        var y = try i.add(.add, [i.add(.log, [sum]), peak])
+        if !keep { y = try i.reshape(y, c.shape(x).indices.filter { !axes.contains($0) }.map { c.shape(x)[$0] }) }
+        return c.runtime(y, .asONNX, x.elementType)
     }
 
     /// exp(x - max) / sum(exp(x - max)) over `axis` (opset 13+) or, before opset 13, over every

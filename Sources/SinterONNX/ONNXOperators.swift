@@ -6,7 +6,7 @@ public enum ONNXOperators {
     static let table: [String: Handler] = {
         var table: [String: Handler] = [:]
         for part in [ElementwiseOps.table, ShapeOps.table, ConvOps.table, PoolNormOps.table, MatmulReduceOps.table,
-                     ResizeOps.table, QuantizationOps.table] {
+                     ResizeOps.table, QuantizationOps.table, RearrangeOps.table] {
             table.merge(part) { first, _ in first }
         }
         return table

@@ -13,6 +13,7 @@ enum PoolNormOps {
         "BatchNormalization": { c in [try batchNorm(c)] },
         "InstanceNormalization": { c in [try instanceNorm(c)] },
         "Pad": { c in [try pad(c)] },
+        "LayerNormalization": { c in try layerNorm(c) },
     ]
 
     /// The layout and type of a value; a constant counts as one held as in ONNX.
@@ -125,6 +126,26 @@ enum PoolNormOps {
         let scale = try channelVector(c, c.required(1), rank: shape.count, layout: layout, hint: c.node.inputs[1])
         let bias = try channelVector(c, c.required(2), rank: shape.count, layout: layout, hint: c.node.inputs[2])
         return c.runtime(try i.add(.add, [i.add(.mul, [i.add(.mul, [centred, inv]), scale]), bias]), layout, x.elementType)
+    }
+
+    /// Over the axes from `axis` on: (x - mean) / sqrt(var + eps) * scale + bias; also the Mean
+    /// and InvStdDev outputs (kept dims), when asked for.
+    static func layerNorm(_ c: NodeContext) throws -> [ImportedValue] {
+        let x = try c.required(0)
+        let shape = c.shape(x)
+        guard x.elementType.isFloat, !shape.isEmpty else { throw ONNXNodeFailure("needs a float input of rank 1 or more") }
+        let axis = try c.axis(c.int("axis", -1), rank: shape.count)
+        let epsilon = try c.float("epsilon", 1e-5)
+        let i = c.importer
+        let input = try c.node(x)
+        let reduce = Attributes(["axes": .ints(Array(axis..<shape.count)), "keepdims": .bool(true)])
+        let mean = try i.add(.reduceMean, [input], reduce)
+        let centred = try i.add(.sub, [input, mean])
+        let variance = try i.add(.reduceMean, [i.add(.square, [centred])], reduce)
+        let inv = try i.add(.rsqrt, [i.add(.add, [variance, ElementwiseOps.scalar(c, epsilon, like: input)])])
+        var y = try i.add(.mul, [i.add(.mul, [centred, inv]), c.inputNode(1)])
+        if try c.input(2) != nil { y = try i.add(.add, [y, c.inputNode(2)]) }
+        return [c.runtime(y, .asONNX, x.elementType), c.runtime(mean, .asONNX, x.elementType), c.runtime(inv, .asONNX, x.elementType)]
     }
 
     static func pad(_ c: NodeContext) throws -> ImportedValue {
