@@ -102,6 +102,13 @@ final class ONNXCLITests: CLITestCase {
         XCTAssertEqual(y.floats, [1, 2, 3, 4, 5, 6])
     }
 
+    func testOpsListsTheONNXOperators() throws {
+        let ops = try sinter(["ops", "--onnx"])
+        XCTAssertEqual(ops.status, 0, ops.err)
+        XCTAssertEqual(ops.out.split(separator: "\n").map(String.init), ONNXOperators.supported)
+        XCTAssert(ONNXOperators.supported.contains("ConvTranspose") && ONNXOperators.supported.contains("QuantizeLinear"))
+    }
+
     func testRefusals() throws {
         let model = try writeModel()
         try assertRefusedInOneLine(["dump", model, "--train"], ["--train, --batch and --phase apply to models from Graphs/"])
