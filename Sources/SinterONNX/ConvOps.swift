@@ -63,6 +63,9 @@ enum ConvOps {
             throw ONNXNodeFailure("only 1-D and 2-D convolutions are supported (input \(shapeText(xShape)), weights \(shapeText(wShape)))")
         }
         guard x.elementType.isFloat else { throw ONNXNodeFailure("needs a float input, got \(x.elementType)") }
+        guard (xShape + wShape).allSatisfy({ $0 > 0 }) else {
+            throw ONNXNodeFailure("empty input \(shapeText(xShape)) or weights \(shapeText(wShape)); Sinter has no empty tensors")
+        }
         let group = try c.int("group", 1)
         try ShapeBounds.check([group], "group")
         let window = try window(c, kernel: Array(wShape[2...]))

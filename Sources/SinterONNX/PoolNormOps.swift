@@ -92,6 +92,9 @@ enum PoolNormOps {
         let epsilon = try c.float("epsilon", 1e-5)
         let layout: ONNXLayout = shape.count == 4 ? .channelsLast : .asONNX
         let params = try (1...4).map { try c.required($0) }
+        for (k, p) in params.enumerated() where c.shape(p) != [shape[1]] {
+            throw ONNXNodeFailure("\(["scale", "B", "mean", "var"][k]) has shape \(shapeText(c.shape(p))), expected [\(shape[1])]")
+        }
         let i = c.importer
         let input = try c.node(x, layout)
         let name = c.node.inputs[1]

@@ -36,6 +36,7 @@ enum ResizeOps {
         if settings.coordinates == "tf_crop_and_resize" { throw c.unsupported("coordinate_transformation_mode", settings.coordinates) }
         var axes = Array(0..<rank)
         if let given = try c.ints("axes") { axes = try given.map { try c.axis($0, rank: rank) } }
+        guard !axes.isEmpty, Set(axes).count == axes.count else { throw ONNXNodeFailure("axes must name each resized axis once") }
         // Scales and sizes, for the listed axes.
         var scales: [Double]?, sizes: [Int]?
         if upsample && c.opset < 9 {
