@@ -224,9 +224,8 @@ enum ElementwiseOps {
             ?? runtimeInputs.first?.elementType ?? inputs[0].elementType
         let outType = resultType ?? computeType
         if runtimeInputs.isEmpty {
-            guard let total = SizeLimits.elementCount(outShape), total <= ONNXConstant.maxElements else {
-                throw ONNXNodeFailure("a folded constant of shape \(shapeText(outShape)) is too large")
-            }
+            try ShapeOps.foldable(outShape)
+            let total = outShape.reduce(1, *)
             let expanded = inputs.map { $0.constant!.broadcast(to: outShape).values }
             let values = (0..<total).map { i in fold(expanded.map { $0[i] }) }
             let folded = ONNXConstant(type: outType, shape: outShape, values: values)

@@ -112,7 +112,7 @@ enum ShapeOps {
             }
             if let problem = ShapeBounds.problem(shape) { throw ONNXNodeFailure(problem) }
             if let constant = x.constant {
-                guard shape.reduce(1, *) <= ONNXConstant.maxElements else { throw ONNXNodeFailure("a folded constant of shape \(shapeText(shape)) is too large") }
+                try foldable(shape)
                 return [.constant(constant.broadcast(to: shape))]
             }
             return [c.runtime(try c.importer.broadcast(c.node(x), to: shape), .asONNX, x.elementType)]
@@ -147,11 +147,17 @@ enum ShapeOps {
         return c.ints
     }
 
-    static func filled(_ type: ONNXElementType, _ shape: [Int], _ value: Double) throws -> ImportedValue {
-        guard let count = SizeLimits.elementCount(shape), count <= ONNXConstant.maxElements else {
-            throw ONNXNodeFailure("a constant of shape \(shapeText(shape)) is too large")
+    /// Refuses to fold a constant of `shape` when it would be too large to hold.
+    static func foldable(_ shape: [Int]) throws {
+        if let problem = ShapeBounds.problem(shape) { throw ONNXNodeFailure(problem) }
+        guard shape.reduce(1, *) <= ONNXConstant.maxElements else {
+            throw ONNXNodeFailure("a folded constant of shape \(shapeText(shape)) is too large")
         }
-        return .constant(ONNXConstant(type: type, shape: shape, values: [Double](repeating: value, count: count)))
+    }
+
+    static func filled(_ type: ONNXElementType, _ shape: [Int], _ value: Double) throws -> ImportedValue {
+        try foldable(shape)
+        return .constant(ONNXConstant(type: type, shape: shape, values: [Double](repeating: value, count: shape.reduce(1, *))))
     }
 
     static func constantNode(_ c: NodeContext) throws -> ImportedValue {
@@ -202,6 +208,7 @@ enum ShapeOps {
             let constants = inputs.map { $0.constant! }
             var shape = constants[0].shape
             shape[axis] = constants.reduce(0) { $0 + $1.shape[axis] }
+            try foldable(shape)
             let outer = shape[..<axis].reduce(1, *)
             var values: [Double] = []
             values.reserveCapacity(shape.reduce(1, *))
@@ -251,6 +258,7 @@ enum ShapeOps {
             for (axis, indices) in zip(axes, ranges) {
                 var outShape = current.shape
                 outShape[axis] = indices.count
+                try foldable(outShape)
                 let outer = current.shape[..<axis].reduce(1, *), inner = current.shape[(axis + 1)...].reduce(1, *)
                 var values: [Double] = []
                 values.reserveCapacity(outShape.reduce(1, *))
