@@ -38,13 +38,13 @@ public struct ONNXStylizer {
     public var styleCount: Int { styleWeights?.count ?? 0 }
     public var needsStyleVector: Bool { styleVector != nil }
 
-    /// The (height, width) the model runs `png` at: its fixed size, else the image's own (or
+    /// The (height, width) the model runs `photo` at: its fixed size, else the image's own (or
     /// scaled to `longSide`) rounded down to a multiple of 4.
-    func runSize(_ png: PNGImage, longSide: Int?) throws -> (Int, Int) {
+    func runSize(_ photo: RasterImage, longSide: Int?) throws -> (Int, Int) {
         let dims = image.shape ?? []
         let (hAxis, wAxis) = channelsFirst ? (2, 3) : (1, 2)
         if let h = dims[hAxis].value, let w = dims[wAxis].value, dims[hAxis].symbol == nil, dims[wAxis].symbol == nil { return (Int(h), Int(w)) }
-        var (h, w) = (png.height, png.width)
+        var (h, w) = (photo.height, photo.width)
         if let longSide { (h, w) = StyleImages.scaledSize(height: h, width: w, longSide: longSide) }
         guard h >= 4, w >= 4 else { throw SinterError.file(path: path, message: "needs an image of at least 4x4 pixels, got \(w)x\(h)") }
         return (h / 4 * 4, w / 4 * 4)
@@ -71,9 +71,9 @@ public struct ONNXStylizer {
     }
 
     /// Runs a style predictor (`arbitrary_predict.onnx`) on a style image: the style vector.
-    public func predictStyle(_ png: PNGImage, options: CompileOptions = .fromEnvironment()) throws -> HostTensor {
-        let (h, w) = try runSize(png, longSide: nil)
-        let results = try run([image.name: imageTensor(StyleImages.tensor(png, height: h, width: w, options: options))], options: options)
+    public func predictStyle(_ photo: RasterImage, options: CompileOptions = .fromEnvironment()) throws -> HostTensor {
+        let (h, w) = try runSize(photo, longSide: nil)
+        let results = try run([image.name: imageTensor(StyleImages.tensor(photo, height: h, width: w, options: options))], options: options)
         guard let output = model.graph.outputs.first.flatMap({ results[$0.name] }) else {
             throw SinterError.runtime(message: "\(path) gave no output")
         }
@@ -82,10 +82,10 @@ public struct ONNXStylizer {
 
     /// The stylized image, (1, h, w, 3) in 0...255. `styleIndex` picks one of the styles of a
     /// multi-style model; `styleVector` feeds an arbitrary stylizer.
-    public func stylize(_ png: PNGImage, longSide: Int?, styleIndex: Int = 0, styleVector vector: HostTensor? = nil,
+    public func stylize(_ photo: RasterImage, longSide: Int?, styleIndex: Int = 0, styleVector vector: HostTensor? = nil,
                         options: CompileOptions = .fromEnvironment()) throws -> HostTensor {
-        let (h, w) = try runSize(png, longSide: longSide)
-        var feeds = [image.name: imageTensor(try StyleImages.tensor(png, height: h, width: w, options: options))]
+        let (h, w) = try runSize(photo, longSide: longSide)
+        var feeds = [image.name: imageTensor(try StyleImages.tensor(photo, height: h, width: w, options: options))]
         if let styleWeights {
             guard styleIndex >= 0 && styleIndex < styleWeights.count else {
                 throw SinterError.runtime(message: "--style-index \(styleIndex): \(path) has \(styleWeights.count) styles (0...\(styleWeights.count - 1))")

@@ -11,14 +11,14 @@ struct StylizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stylize", abstract: "Gatys neural style transfer with VGG-19: optimise an image towards a content and a style image.",
         discussion: """
-            Images are PNG (RGB or gray; alpha is composited onto white); Sinter has no JPEG decoder. Each image is \
+            Images are PNG or JPEG, told apart by their first bytes (RGB or gray; PNG alpha is composited onto white). Each image is \
             scaled so its long side is --size (bilinear, as tf.image.resize) and keeps its own aspect ratio; the result has \
             the content image's size. --weights holds VGG-19's conv layers by Keras name (block1_conv1.kernel HWIO, \
             block1_conv1.bias, ... up to block5_conv2), e.g. from `sinter convert-weights`.
             """)
 
-    @Option(help: "Content image (PNG).") var content: String
-    @Option(help: "Style image (PNG).") var style: String?
+    @Option(help: "Content image (PNG or JPEG).") var content: String
+    @Option(help: "Style image (PNG or JPEG).") var style: String?
     @Option(help: "safetensors file with the VGG-19 weights (Keras names, kernels HWIO).") var weights: String?
     @Option(help: "A fast-style checkpoint from `sinter train style`: run its transformer instead of optimising (no --style, --weights).")
     var model: String?
@@ -81,8 +81,8 @@ struct StylizeCommand: ParsableCommand {
         if let onnx { return try stylizeWithONNX(onnx) }
         if let model { return try stylizeWithModel(model) }
         guard let style, let weights else { return }
-        try PathChecks.inputFile(content, option: "--content", expected: "a PNG image")
-        try PathChecks.inputFile(style, option: "--style", expected: "a PNG image")
+        try PathChecks.inputFile(content, option: "--content", expected: RasterImage.expected)
+        try PathChecks.inputFile(style, option: "--style", expected: RasterImage.expected)
         try PathChecks.inputFile(weights, option: "--weights", expected: "a safetensors file with VGG-19's weights")
         try PathChecks.outputFile(out, option: "--out")
         if let log { try PathChecks.outputFile(log, option: "--log") }

@@ -15,7 +15,7 @@ extension StylizeCommand {
             guard let style, let styleModel else {
                 throw SinterError.runtime(message: "\(path) is an arbitrary stylizer: give --style S.png and --style-model PREDICT.onnx (e.g. arbitrary_predict.onnx)")
             }
-            try PathChecks.inputFile(style, option: "--style", expected: "a PNG image")
+            try PathChecks.inputFile(style, option: "--style", expected: RasterImage.expected)
             try PathChecks.inputFile(styleModel, option: "--style-model", expected: "an ONNX style predictor")
             vector = try ONNXStylizer(path: styleModel).predictStyle(StyleImages.decode(path: style))
         } else if style != nil || styleModel != nil {

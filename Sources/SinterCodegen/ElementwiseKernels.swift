@@ -146,3 +146,16 @@ enum ElementwiseKernels {
         if let failure { throw failure }
     }
 }
+
+/// `loop:loop-nest`: one pass over the index space (a coalesced LoopNest): a constant fill, one
+/// elementwise or broadcast node, or a fused loop as FusedEmitter builds it (`ctx.hooks.loop`).
+struct LoopNestStrategy: KernelStrategy {
+    var kind: KernelKind { .loop }
+    var name: String { "loop-nest" }
+
+    func emit(_ ctx: KernelContext, _ w: inout CWriter) throws {
+        if let loop = ctx.hooks.loop { return try loop(&w) }
+        if ctx.node.op == .constant { return ElementwiseKernels.emitConstant(ctx, &w) }
+        try ElementwiseKernels.emitElementwise(ctx, &w)
+    }
+}

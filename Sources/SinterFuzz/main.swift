@@ -3,7 +3,7 @@
 //   sinter-fuzz <target|all> [--seed N] [--iterations N] [--seconds S] [--save DIR]
 //   sinter-fuzz <target|all> --write-seeds DIR     (the valid seed inputs, e.g. a libFuzzer corpus)
 //
-// targets: safetensors, idx, gzip, zstd, png, ir, checkpoint, zip, pickle, torch. Prints iterations, inputs
+// targets: safetensors, idx, gzip, zstd, png, jpeg, ir, checkpoint, zip, pickle, torch. Prints iterations, inputs
 // accepted and errors thrown by kind; exits 1 if any failure was not a SinterError (and saves
 // that input under --save). A crash ends the process: rerun with the same seed to replay it.
 //

@@ -5,7 +5,7 @@ import Sinter
 /// call into the real parser. Limits are lowered (64 MiB) so a mutant cannot make a run slow by
 /// legitimately asking for gigabytes.
 public enum FuzzTarget: String, CaseIterable, Sendable {
-    case safetensors, idx, gzip, zstd, png, ir, checkpoint, zip, pickle, torch, onnx
+    case safetensors, idx, gzip, zstd, png, jpeg, ir, checkpoint, zip, pickle, torch, onnx
 
     static let maxBytes = 64 << 20
 
@@ -30,9 +30,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             for (channels, size) in [(1, 3), (3, 5), (3, 1)] {
                 let path = "\(context.directory)/seed.png"
                 try PNGImage.write(path: path, width: size, height: size + 1, channels: channels, pixels: Self.noise(size * (size + 1) * channels, seed: UInt64(size)))
-                seeds.append(try InputFile.read(path, expected: "a PNG image"))
+                seeds.append(try InputFile.read(path, expected: RasterImage.expected))
             }
             return seeds
+        case .jpeg:
+            return JPEGSeeds.base64.map { [UInt8](Data(base64Encoded: $0)!) }
         case .ir:
             return Self.irTexts.map { Array($0.utf8) }
         case .checkpoint:
@@ -78,6 +80,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             _ = try Zstd.decompress(input, source: "<fuzz>.zst", maxBytes: Self.maxBytes)
         case .png:
             _ = try PNGImage.decode(input, path: "<fuzz>.png", maxPixelBytes: Self.maxBytes)
+        case .jpeg:
+            // Both upsampling methods: one in two inputs each.
+            _ = try JPEGImage.decode(input, path: "<fuzz>.jpg", maxPixelBytes: Self.maxBytes, fancyUpsampling: input.count % 2 == 0)
         case .ir:
             let graph = try parseIR(String(decoding: input, as: UTF8.self), file: "<fuzz>.sir")
             try verify(graph)

@@ -69,7 +69,7 @@ final class ONNXCLITests: CLITestCase {
         let multi = try sinter(["stylize", "--onnx", path("multistyle26.onnx"), "--content", content, "--style-index", "7", "--out", path("multi.png")], timeout: 600)
         XCTAssertEqual(multi.status, 0, multi.err)
         XCTAssert(multi.out.contains("(64x64, style 7 of 26)"), multi.out)
-        let png = try PNGImage.read(path: path("multi.png"))
+        let png = try RasterImage.read(path: path("multi.png"))
         XCTAssertEqual([png.width, png.height, png.channels], [64, 64, 3])
         // The arbitrary pair's numbers are ONNXPretrainedStylizerTests'; here only its option checks
         // (two more cold compiles in this test's private cache would add half a minute).

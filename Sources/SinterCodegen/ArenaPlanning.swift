@@ -1,86 +1,12 @@
 import SinterIR
 
-/// Where every live node's value lives at run time, which kernels run, and the arena plan.
-///
-/// - inputs: `io[i]` (read only), in `graph.inputs` order;
-/// - param / state: the parameter block at `paramOffsets` (64-byte aligned, graph.persistent order);
-/// - reshape: aliases its operand's storage (no copy);
-/// - constants read only by elementwise ops: inlined as literals, no storage;
-/// - nodes computed inside a fused kernel and read by nothing outside it: no storage (Docs/fusion.md);
-/// - everything else: an arena region at the offset the memory plan gives it (MemoryPlan.swift).
-struct Layout {
-    enum Storage {
-        case io(Int)
-        case params(Int)
-        case arena
-        case alias(Int)
-        case none
-    }
-
-    let graph: Graph
-    var storage: [Int: Storage] = [:]
-    var paramOffsets: [Int: Int] = [:]
-    var paramBytes = 0
-    var inlined = Set<Int>()
-    var pure: [Kernel] = []
-    var effects: [Kernel] = []
-    var scratch: [Int: Int] = [:]
-    /// Persistent nodes whose pre-effect value an effect reads after an earlier effect wrote them.
-    var snapshots = Set<Int>()
-    var requests: [BufferRequest] = []
-    var arena = ArenaPlan(offsets: [:], bytes: 0)
-    /// Results of kernels that write over an operand's bytes (in-place; no `restrict` on `y`).
-    var inPlace = Set<Int>()
-    /// The plan as dumps show it (`CompileInfo.memory`).
-    var memory = MemoryReport()
-    /// What the fusion pass decided (CodegenOptions.swift, Fusion.swift).
-    var fusion = FusionSummary()
-
-    init(_ graph: Graph, options: CodegenOptions = .fromEnvironment()) throws {
-        self.graph = graph
-        // Sizes are trusted from here on (planner offsets, C index arithmetic): refuse a graph
-        // whose nodes overflow them, whether or not it went through the verifier.
-        try graph.checkTotalBytes()
-        let live = graph.liveNodes()
-        (paramOffsets, paramBytes) = MemoryPlanner.parameterBlock(graph)
-        let outputs = Set(graph.outputs.map(\.node))
-
-        // Storage of every node and the pure kernels: the fusion pass (internal nodes of a
-        // kernel and constants every reader inlines get no storage).
-        placeNodes(live: live, outputs: outputs, options: options)
-
-        // Effects: check their targets, find state read after being written.
-        var written = Set<Int>()
-        for id in graph.effects {
-            let node = graph[id]
-            let targets = KernelEmitter.writtenOperands(node.op)
-            for (i, operand) in node.operands.enumerated() {
-                if targets.contains(i) {
-                    guard graph[operand].op.isPersistent else {
-                        throw SinterError.verify(message: "%\(id) \(node.op.rawValue) @ \(node.location): operand \(i) must be a param or state node, found %\(operand) \(graph[operand].op.rawValue)")
-                    }
-                } else if written.contains(root(operand)) {
-                    snapshots.insert(root(operand))
-                }
-            }
-            for i in targets { written.insert(node.operands[i]) }
-            effects.append(Kernel(nodes: [id], isEffect: true))
-        }
-        try planArena(options)
-    }
-
-    /// The node whose storage `id` uses (follows reshape aliases).
-    func root(_ id: Int) -> Int {
-        var current = id
-        while case let .alias(of)? = storage[current] { current = of }
-        return current
-    }
-
+/// Scheduling and memory planning of an execution plan (Docs/memory.md).
+extension ExecutionPlan {
     /// Memory planning (Docs/memory.md): the scheduling pass reorders the pure kernels for a
     /// lower peak, then every arena buffer gets its lifetime and in-place candidates, the planner
     /// gives offsets, the verifier checks them, and `memory` reports them. `SINTER_NO_PLAN=1`:
     /// node order and the naive plan (still verified).
-    private mutating func planArena(_ options: CodegenOptions) throws {
+    mutating func planArena(_ options: CodegenOptions) throws {
         var scheduleLine = options.plan ? "schedule: off (SINTER_NO_SCHEDULE)" : "schedule: off (SINTER_NO_PLAN)"
         if options.plan && options.schedule { scheduleLine = schedulePure(inPlace: true) }
         requests = bufferRequests(pure, inPlace: options.plan)
@@ -102,39 +28,18 @@ struct Layout {
         memory.scheduleLine = scheduleLine
     }
 
-    private func isArena(_ id: Int) -> Bool {
-        if case .arena? = storage[id] { return true }
-        return false
-    }
-
-    /// What a kernel reads from outside itself, as (operand, node of the kernel that reads it).
-    /// Operands computed by the kernel's own nodes (fused kernels) are internal and not listed.
-    func externalReads(_ kernel: Kernel) -> [(operand: Int, reader: Int)] {
-        let inside = Set(kernel.nodes)
-        var reads: [(operand: Int, reader: Int)] = []
-        for node in kernel.nodes {
-            for operand in graph[node].operands where !inside.contains(operand) && !inside.contains(root(operand)) {
-                reads.append((operand, node))
-            }
-        }
-        return reads
-    }
-
-    /// Arena buffers a kernel writes: those of its nodes that have arena storage.
-    func arenaWrites(_ kernel: Kernel) -> [Int] { kernel.nodes.filter(isArena) }
-
     /// Every arena buffer with its lifetime for the pure kernels run in `order`: node values,
     /// kernel scratch (one step), snapshots (taken at step P + 1, live until the last effect that
     /// reads them). With `inPlace`, results of elementwise kernels list the operands they may
     /// overwrite.
-    private func bufferRequests(_ order: [Kernel], inPlace allowInPlace: Bool) -> [BufferRequest] {
+    private func bufferRequests(_ order: [PlannedKernel], inPlace allowInPlace: Bool) -> [BufferRequest] {
         let p = order.count
         var first: [Int: Int] = [:], last: [Int: Int] = [:]
         func markRead(_ id: Int, at step: Int) {
             let r = root(id)
             if isArena(r) { last[r] = max(last[r] ?? step, step) }
         }
-        for (step, kernel) in order.enumerated() {
+        for (step, kernel) in order.map(\.kernel).enumerated() {
             for id in arenaWrites(kernel) {
                 first[id] = step
                 last[id] = max(last[id] ?? step, step)
@@ -142,7 +47,7 @@ struct Layout {
             for read in externalReads(kernel) { markRead(read.operand, at: step) }
         }
         for output in graph.outputs { markRead(output.node, at: p) }
-        for (e, kernel) in effects.enumerated() {
+        for (e, kernel) in effects.map(\.kernel).enumerated() {
             for read in externalReads(kernel) { markRead(read.operand, at: p + 2 + e) }
         }
         let outputRoots = Set(graph.outputs.map { root($0.node) })
@@ -179,19 +84,17 @@ struct Layout {
         }
 
         var requests: [BufferRequest] = []
-        for (step, kernel) in order.enumerated() {
-            for id in arenaWrites(kernel) {
+        for (step, planned) in order.enumerated() {
+            for id in arenaWrites(planned.kernel) {
                 requests.append(BufferRequest(key: .node(id), bytes: graph[id].type.byteSize, firstUse: first[id] ?? step,
-                                              lastUse: last[id] ?? step, inPlaceCandidates: candidates(kernel, id, step: step)))
+                                              lastUse: last[id] ?? step, inPlaceCandidates: candidates(planned.kernel, id, step: step)))
             }
-            for id in kernel.nodes {
-                if let bytes = scratch[id], bytes > 0 {
-                    requests.append(BufferRequest(key: .scratch(id), bytes: bytes, firstUse: step, lastUse: step))
-                }
+            if planned.scratchBytes > 0 {
+                requests.append(BufferRequest(key: .scratch(planned.anchor), bytes: planned.scratchBytes, firstUse: step, lastUse: step))
             }
         }
         for root in snapshots.sorted() {
-            let lastRead = effects.indices.last(where: { externalReads(effects[$0]).contains { self.root($0.operand) == root } }) ?? 0
+            let lastRead = effects.indices.last(where: { externalReads(effects[$0].kernel).contains { self.root($0.operand) == root } }) ?? 0
             requests.append(BufferRequest(key: .snapshot(root), bytes: graph[root].type.byteSize, firstUse: p + 1,
                                           lastUse: p + 2 + lastRead))
         }
@@ -220,7 +123,7 @@ struct Layout {
     /// The pure kernels as a scheduling problem: dependencies through the buffers they read.
     private func scheduleProblem() -> ScheduleProblem {
         var producer: [Int: Int] = [:]
-        for (k, kernel) in pure.enumerated() { for id in kernel.nodes { producer[id] = k } }
+        for (k, planned) in pure.enumerated() { for id in planned.kernel.nodes { producer[id] = k } }
         var index: [Int: Int] = [:]
         var bytes: [Int] = []
         func buffer(_ id: Int) -> Int {
@@ -230,7 +133,7 @@ struct Layout {
             return bytes.count - 1
         }
         var problem = ScheduleProblem(predecessors: [], reads: [], writes: [], bytes: [], pinned: [])
-        for kernel in pure {
+        for kernel in pure.map(\.kernel) {
             var predecessors: [Int] = [], reads: [Int] = []
             for read in externalReads(kernel) {
                 let r = root(read.operand)
@@ -242,25 +145,11 @@ struct Layout {
             problem.writes.append(arenaWrites(kernel).map(buffer))
         }
         var pinned = [Bool](repeating: false, count: bytes.count)
-        for id in graph.outputs.map(\.node) + effects.flatMap({ externalReads($0).map(\.operand) }) {
+        for id in graph.outputs.map(\.node) + effects.flatMap({ externalReads($0.kernel).map(\.operand) }) {
             if let b = index[root(id)] { pinned[b] = true }
         }
         problem.bytes = bytes
         problem.pinned = pinned
         return problem
-    }
-
-    /// `float *n12 = (float *)(arena + 128);` for a node with storage.
-    func pointerDeclaration(_ id: Int) -> String {
-        let t = graph[id].type.dtype.cType
-        let r = root(id)
-        switch storage[r] {
-        case let .io(index)?:
-            return "const \(t) *n\(id) = (const \(t) *)io[\(index)];"
-        case let .params(offset)?:
-            return "\(t) *n\(id) = (\(t) *)(params + \(offset));"
-        default:
-            return "\(t) *n\(id) = (\(t) *)(arena + \(arena.offsets[.node(r)] ?? 0));"
-        }
     }
 }
