@@ -72,21 +72,17 @@ struct ProtobufReader {
     /// An int32 field (enums, data types): protobuf writes negative int32 values as 10-byte varints.
     mutating func int32() throws -> Int32 { Int32(truncatingIfNeeded: try varint()) }
 
-    mutating func fixed32() throws -> UInt32 {
-        guard end - position >= 4 else { throw error("fixed32 runs past the end") }
-        var value: UInt32 = 0
-        for i in 0..<4 { value |= UInt32(bytes[position + i]) << (8 * UInt32(i)) }
-        position += 4
+    /// A little-endian fixed-width field of `count` bytes (4 or 8).
+    private mutating func fixed(_ count: Int) throws -> UInt64 {
+        guard end - position >= count else { throw error("fixed\(count * 8) runs past the end") }
+        var value: UInt64 = 0
+        for i in 0..<count { value |= UInt64(bytes[position + i]) << (8 * UInt64(i)) }
+        position += count
         return value
     }
 
-    mutating func fixed64() throws -> UInt64 {
-        guard end - position >= 8 else { throw error("fixed64 runs past the end") }
-        var value: UInt64 = 0
-        for i in 0..<8 { value |= UInt64(bytes[position + i]) << (8 * UInt64(i)) }
-        position += 8
-        return value
-    }
+    mutating func fixed32() throws -> UInt32 { UInt32(try fixed(4)) }
+    mutating func fixed64() throws -> UInt64 { try fixed(8) }
 
     mutating func float() throws -> Float { Float(bitPattern: try fixed32()) }
     mutating func double() throws -> Double { Double(bitPattern: try fixed64()) }
