@@ -23,11 +23,21 @@ public enum StyleImages {
 
     /// Reads `path` and returns the image the notebook feeds VGG (see the type's comment).
     public static func load(path: String, longSide: Int, options: CompileOptions = .fromEnvironment()) throws -> HostTensor {
-        let image = try RasterImage.read(path: path, maxPixelBytes: maxPixelBytes)
+        let image = try decode(path: path)
         let (height, width) = scaledSize(height: image.height, width: image.width, longSide: longSide)
         guard height >= 1, width >= 1 else {
             throw SinterError.file(path: path, message: "is \(image.width)x\(image.height); scaled to a long side of \(longSide) it would be \(width)x\(height), an empty image")
         }
+        return try tensor(image, height: height, width: width, options: options)
+    }
+
+    /// The PNG or JPEG image at `path`.
+    public static func decode(path: String) throws -> RasterImage {
+        try RasterImage.read(path: path, maxPixelBytes: maxPixelBytes)
+    }
+
+    /// `image` as a (1, height, width, 3) tensor in 0...255, resized as `load` resizes.
+    public static func tensor(_ image: RasterImage, height: Int, width: Int, options: CompileOptions = .fromEnvironment()) throws -> HostTensor {
         let unit = Float(1.0 / 255.0)
         var rgb = [Float](repeating: 0, count: image.width * image.height * 3)
         for pixel in 0..<(image.width * image.height) {

@@ -15,7 +15,10 @@ struct BenchCommand: ParsableCommand {
             the peer scripts' shapes (matmul 512, 1024, 2048; conv2d \(OpBenchmark.defaultShapes["conv2d"]![0])).
             """)
 
-    @Argument(help: "Model name (or use --op).") var model: String?
+    @Argument(help: "Model name, or an ONNX model file (.onnx) (or use --op).") var model: String?
+    @OptionGroup var shapeOptions: ONNXShapeOptions
+    @Flag(help: "ONNX only: also time onnxruntime (python3 with the onnxruntime package, two threads) on the same inputs.")
+    var onnxruntime = false
     @Flag(help: "Time the whole training step (default: the forward graph).") var train = false
     @Option(parsing: .unconditional, help: "Batch size (default: the model's).") var batch: Int?
     @Option(parsing: .unconditional, help: "Timed iterations (default: 20 for a model; for --op, the peer scripts' count for that much work).")
@@ -59,7 +62,11 @@ struct BenchCommand: ParsableCommand {
         }
         try OptionChecks.batch(batch)
         try OptionChecks.check(size, "--size", in: StylizeCommand.sizes, "the image side in pixels")
-        if ImageZoo.entry(named: model) != nil {
+        if ONNXModelFile.isONNX(model) {
+            if train || batch != nil || size != nil { throw ValidationError("an ONNX model runs forward at its own shapes: use --input-shape, not --train, --batch or --size") }
+        } else if !shapeOptions.inputShape.isEmpty || onnxruntime {
+            throw ValidationError("--input-shape and --onnxruntime apply to ONNX models (MODEL.onnx)")
+        } else if ImageZoo.entry(named: model) != nil {
             if batch != nil && batch != 1 { throw ValidationError("\(model) optimises one image: --batch must be 1 (use --size)") }
         } else if size != nil {
             throw ValidationError("--size applies to image models (\(ImageZoo.entries.map(\.name).joined(separator: ", "))), not \(model); use --batch")
@@ -94,8 +101,14 @@ struct BenchCommand: ParsableCommand {
             // before anything is compiled or loaded. (Only the CLI reads or sets the environment.)
             if let threads { setenv("OMP_NUM_THREADS", String(threads), 1) }
             if let model {
-                try ModelBench(model: model, train: train, batch: batch, size: size, steps: steps ?? 20, warmup: warmup, top: top,
-                               json: format == "json").run()
+                var bench = ModelBench(model: model, train: train, batch: batch, size: size, steps: steps ?? 20, warmup: warmup, top: top,
+                                       json: format == "json")
+                if ONNXModelFile.isONNX(model) {
+                    let imported = try ONNXModelFile.load(model, shapes: shapeOptions.shapes)
+                    bench.onnx = (imported.graph, imported.weights)
+                    bench.onnxruntime = onnxruntime
+                }
+                try bench.run()
             } else {
                 for benchmark in try opBenchmarks() {
                     try OpBench(benchmark: benchmark, steps: steps, warmup: warmup, json: format == "json").run()

@@ -15,6 +15,10 @@ struct ModelBench {
     var warmup: Int
     var top: Int
     var json: Bool
+    /// An imported ONNX model (`sinter bench MODEL.onnx`): its graph and weights instead of a zoo model.
+    var onnx: (graph: Graph, weights: [String: HostTensor])? = nil
+    /// With `onnx`: also time onnxruntime on the same inputs (ONNXRuntimeTiming).
+    var onnxruntime = false
 
     /// One compiled graph of the iteration, with its random inputs and its times.
     struct Phase {
@@ -33,7 +37,10 @@ struct ModelBench {
         let imageSide = image.map { size ?? $0.defaultSize }
         let batchSize: Int
         let traced: [(name: String, graph: Graph)]
-        if let image, let imageSide {
+        if let onnx {
+            batchSize = 1
+            traced = [("forward", onnx.graph)]
+        } else if let image, let imageSide {
             batchSize = 1
             traced = [(train ? "train" : "forward", try image.trace(imageSide, train))]
         } else {
@@ -64,6 +71,7 @@ struct ModelBench {
             let executable = try Runtime.compile(program, cache: try KernelCache(directory: coldDirectory), memoryLimit: memoryLimit)
             // Initialisers depend only on a tensor's name, so phases sharing a weight agree.
             try executable.initializeParameters(seed: 0)
+            if let weights = onnx?.weights { try executable.loadPersistent(weights, requireAll: true) }
             var inputs: [String: HostTensor] = [:]
             for slot in program.inputs {
                 let values = (0..<slot.type.count).map { _ in Double(generator.next() >> 11) / Double(1 << 53) }
@@ -85,6 +93,15 @@ struct ModelBench {
         }
         let slowest = top == 0 ? [] : try profileKernels(phases)
         report(phases, iterations: iterations, slowest: slowest, batchSize: batchSize, imageSide: imageSide)
+        if onnxruntime, let phase = phases.first {
+            let reference = try ONNXRuntimeTiming.median(model: model, inputs: phase.inputs, steps: steps, warmup: warmup)
+            if json {
+                try? printJSONLine(["model": model, "onnxruntime_median_ms": reference, "sinter_median_ms": iterations.median])
+            } else {
+                print(String(format: "onnxruntime (2 threads, same inputs): median %.2f ms per step; Sinter is %.2fx its speed",
+                             reference, reference / iterations.median))
+            }
+        }
     }
 
     /// Runs one phase as `Trainer.runStep` does: first take the newest weights from the phase
@@ -163,6 +180,7 @@ struct ModelBench {
     /// are, slowest first.
     private func profileKernels(_ phases: [Phase]) throws -> [ProfiledKernel] {
         let profilers = try phases.map { try KernelProfiler($0.graph) }
+        if let weights = onnx?.weights { for profiler in profilers { try profiler.executable.loadPersistent(weights, requireAll: true) } }
         var newest: Executable?
         for (profiler, phase) in zip(profilers, phases) { _ = try Self.runPhase(profiler.executable, phase.inputs, after: &newest) }
         for profiler in profilers { profiler.reset() }

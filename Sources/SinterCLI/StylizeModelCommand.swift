@@ -7,13 +7,19 @@ import SinterModels
 /// (or scaled to a long side of --size). Each new image size traces and compiles a new graph;
 /// the kernel cache keeps it, so the next image of that size starts at once.
 extension StylizeCommand {
-    func stylizeWithModel(_ model: String) throws {
+    /// The checks of a one-pass stylize (`--model` or `--onnx`): the files, and no options that
+    /// only Gatys optimisation has.
+    func checkOnePass(_ path: String, option: String, expected: String) throws {
         try PathChecks.inputFile(content, option: "--content", expected: RasterImage.expected)
-        try PathChecks.inputFile(model, option: "--model", expected: "a checkpoint written by `sinter train style`")
+        try PathChecks.inputFile(path, option: option, expected: expected)
         try PathChecks.outputFile(out, option: "--out")
         if log != nil || framesEvery != nil {
-            throw SinterError.runtime(message: "--log and --frames-every apply to Gatys optimisation; --model stylizes in one pass")
+            throw SinterError.runtime(message: "--log and --frames-every apply to Gatys optimisation; \(option) stylizes in one pass")
         }
+    }
+
+    func stylizeWithModel(_ model: String) throws {
+        try checkOnePass(model, option: "--model", expected: "a checkpoint written by `sinter train style`")
         let stylizer = try FastStylizer(checkpoint: try Checkpoint.read(path: model), path: model)
         let longSide = try size ?? {
             let image = try RasterImage.read(path: content, maxPixelBytes: StyleImages.maxPixelBytes)

@@ -5,7 +5,7 @@ import Sinter
 /// call into the real parser. Limits are lowered (64 MiB) so a mutant cannot make a run slow by
 /// legitimately asking for gigabytes.
 public enum FuzzTarget: String, CaseIterable, Sendable {
-    case safetensors, idx, gzip, zstd, png, jpeg, ir, checkpoint, zip, pickle, torch
+    case safetensors, idx, gzip, zstd, png, jpeg, ir, checkpoint, zip, pickle, torch, onnx
 
     static let maxBytes = 64 << 20
 
@@ -59,6 +59,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             broadcast.int(0); broadcast.mark(); broadcast.int(4); broadcast.int(3); broadcast.tuple(); broadcast.mark(); broadcast.int(0); broadcast.int(0); broadcast.tuple()
             broadcast.bool(false); broadcast.none(); broadcast.tuple(); broadcast.reduce(); broadcast.stop()
             return [state.bytes, Self.plainPickle, shared.bytes, broadcast.bytes]
+        case .onnx:
+            return ONNXSeeds.all
         case .torch:
             return Self.tensorSets.map { PickleWriter.legacyCheckpoint($0) } + [try PickleWriter.zipCheckpoint(Self.tensorSets[0])]
         }
@@ -102,6 +104,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             _ = try TorchCheckpoint.unpickle(input, path: "<fuzz>.pkl")
         case .torch:
             _ = try TorchCheckpoint.parse(input, path: "<fuzz>.pth", maxBytes: Self.maxBytes)
+        case .onnx:
+            // Decoding and the whole import (shape inference, folding, layout) on each mutant;
+            // the imported graph must pass the verifier.
+            let imported = try ONNXImporter(model: ONNXProtoDecoder.decodeModel(input, path: "<fuzz>.onnx"), path: "<fuzz>.onnx").run()
+            try verify(imported.graph)
         }
     }
 

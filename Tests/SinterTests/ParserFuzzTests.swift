@@ -23,6 +23,7 @@ final class ParserFuzzTests: XCTestCase {
     func testZip() throws { try fuzz(.zip) }
     func testRestrictedUnpickler() throws { try fuzz(.pickle) }
     func testTorchCheckpoint() throws { try fuzz(.torch) }
+    func testONNXModel() throws { try fuzz(.onnx) }
 
     func testMutatorIsDeterministic() {
         var a = Mutator(seed: 42), b = Mutator(seed: 42)
