@@ -9,7 +9,9 @@ import SinterRuntime
 public struct TrainingPhase {
     public var name: String
     public var family: StepFamily
-    /// Inputs of the phase's graph for the images at these dataset indices.
+    /// Inputs of the phase's graph for the images at these dataset indices. Phases may share one
+    /// feed (a GAN's batch of real images): each is given the names its graph takes, and a name
+    /// that no phase takes is an error.
     public var feeds: (_ indices: ArraySlice<Int>) -> [String: HostTensor]
 
     public init(name: String, family: StepFamily, feeds: @escaping (ArraySlice<Int>) -> [String: HostTensor]) {
@@ -61,11 +63,20 @@ public final class Trainer {
     @discardableResult
     public func runStep() throws -> (outputs: [String: [String: HostTensor]], indices: ArraySlice<Int>) {
         let (indices, feeds) = loader.next()
+        // Every feed name must be some phase's input, checked before any phase changes state.
+        let executables = try phases.map { try $0.family.executable(batch: indices.count) }
+        let taken = Set(executables.flatMap(\.inputNames))
+        let untaken = Set(feeds.flatMap(\.keys)).subtracting(taken).sorted()
+        if !untaken.isEmpty {
+            throw SinterError.runtime(message: "trainer for '\(model)': no phase takes the feed\(untaken.count == 1 ? "" : "s") "
+                + untaken.prefix(5).map { "'\(SinterError.excerpt($0))'\(NameSuggestions.hint(for: $0, among: taken.sorted()))" }.joined(separator: ", ")
+                + "; the phases take: " + (taken.isEmpty ? "no inputs" : taken.sorted().joined(separator: ", ")))
+        }
         var outputs: [String: [String: HostTensor]] = [:]
-        for (phase, phaseFeeds) in zip(phases, feeds) {
-            let executable = try phase.family.executable(batch: indices.count)
+        for ((phase, phaseFeeds), executable) in zip(zip(phases, feeds), executables) {
             if let newest, newest !== executable { executable.copyPersistent(from: newest) }
-            let phaseOutputs = try executable.run(phaseFeeds)
+            let inputs = Set(executable.inputNames)
+            let phaseOutputs = try executable.run(phaseFeeds.filter { inputs.contains($0.key) })
             newest = executable
             if let loss = phaseOutputs["loss"], let (_, value) = Checkpoint.firstNonFinite(loss) {
                 throw SinterError.runtime(message: "training diverged at step \(step + 1)"

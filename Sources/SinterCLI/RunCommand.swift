@@ -51,7 +51,9 @@ struct RunCommand: ParsableCommand {
                                                   report.cacheHit ? "cache hit" : "compiled", report.seconds,
                                                   report.directory).data(using: .utf8)!)
             try executable.loadPersistent(feeds, requireAll: true)
-            let results = try executable.run(feeds)
+            // The file holds params and state too (loaded above); every other name must be an input.
+            let persistent = Set(executable.program.persistent.map(\.name))
+            let results = try executable.run(feeds.filter { !persistent.contains($0.key) })
             try Safetensors.write(results, to: out)
             FileHandle.standardError.write("sinter: wrote \(results.count) tensors to \(out)\n".data(using: .utf8)!)
         } catch {

@@ -20,6 +20,8 @@ public final class GraphBuilder {
     var currentLocation = SourceLocation.unknown
     /// Set by `located`: the line every operator reports while a DSL composite runs.
     var operatorScope: SourceLocation?
+    /// The types of the models traceStep/traceForward named, for the message about an unnamed layer.
+    public internal(set) var modelTypes: [String] = []
     /// States written during this trace (BatchNorm moving statistics), by name: the node holding
     /// the newest value. Reads see it; `finish()` emits one assign per state.
     private var pendingState: [String: Int] = [:]

@@ -114,6 +114,24 @@ final class DSLTests: XCTestCase {
         }
     }
 
+    /// A layer of a model not passed in `models:` has no name: the message says which functions
+    /// name layers and which models this trace was given.
+    func testALayerOfAModelNotPassedToTheStepNamesTheFunctionsAndTheModelsGiven() throws {
+        let passed = TwoLayers(), forgotten = TwoLayers()
+        var line = 0
+        XCTAssertThrowsError(try traceStep(name: "bad", models: [passed], optimizer: nil) { builder in
+            let x = builder.input("x", [5, 6])
+
+            line = #line + 1
+            return StepOutputs(loss: forgotten.first(passed.first(x)).mean())
+        }) { error in
+            let message = "\(error)"
+            XCTAssert(message.hasPrefix("\(#fileID):\(line): error: Dense: layer has no name"), message)
+            XCTAssert(message.contains("`models:` of traceStep or traceForward"), message)
+            XCTAssert(message.contains("this trace was given: TwoLayers"), message)
+        }
+    }
+
     func testBatchNormTrainingUpdatesMovingStatisticsAndInferenceDoesNot() throws {
         let bn = BatchNorm(name: "bn")
         let training = try traceForward(name: "bn", models: [], training: true) { builder in

@@ -385,6 +385,20 @@ final class GraphPassTests: XCTestCase {
         XCTAssertEqual(PassPipeline().names, ["canonicalize", "decompose", "bn-fold", "reshape-elim", "cleanup"])
     }
 
+    /// A misspelt SINTER_DISABLE is an error naming the passes there are, not a pass left on.
+    func testDisablingAnUnknownPassIsAnErrorListingThePasses() throws {
+        let graph = try traceForward(name: "tiny", models: []) { builder in [("y", builder.input("x", [2]).relu())] }
+        let options = CompileOptions.fromEnvironment(["SINTER_DISABLE": "decompos, fusion"])
+        XCTAssertThrowsError(try optimizeGraph(graph, options: options)) { error in
+            let message = "\(error)"
+            XCTAssert(message.contains("unknown passes 'decompos' (did you mean 'decompose'?), 'fusion';"), message)
+            XCTAssert(message.contains("the graph passes are: canonicalize, decompose, bn-fold, reshape-elim, cleanup"), message)
+            XCTAssert(message.contains("SINTER_NO_FUSE=1"), message)
+        }
+        XCTAssertThrowsError(try compileProgram(graph, options: options))
+        XCTAssertNoThrow(try optimizeGraph(graph, options: CompileOptions.fromEnvironment(["SINTER_DISABLE": "decompose"])))
+    }
+
     func testEveryPassCanBeDisabledAndReportsOneLine() throws {
         let graph = try CelebADCGAN(widthDivisor: 8).step(.generator, batch: 4, optimizer: nil)
         let names = PassPipeline().names

@@ -41,12 +41,14 @@ struct VJPProgram {
     }
 
     /// Feeds inputs (by golden name) and persistent tensors, runs once, and returns outputs plus
-    /// `state.<golden name>` for each updated state.
+    /// `state.<golden name>` for each updated state. `feeds` may hold a whole golden case
+    /// (expected values too): the program gets the names it takes.
     func run(_ feeds: [String: HostTensor]) throws -> [String: HostTensor] {
         var persistent: [String: HostTensor] = [:]
         for (goldenName, sourceName) in opGraph.persistent { if let value = feeds[goldenName] { persistent[sourceName] = value } }
         try executable.loadPersistent(persistent, requireAll: false)
-        var results = try executable.run(feeds)
+        let inputs = Set(executable.inputNames)
+        var results = try executable.run(feeds.filter { inputs.contains($0.key) })
         for (goldenName, stateName) in opGraph.updatedStates { results[goldenName] = try executable.persistent(stateName) }
         return results
     }
