@@ -31,6 +31,7 @@ public enum ElementwiseExpr {
             guard dtype.isFloat else { throw SinterError.verify(message: "\(op.rawValue) needs a floating-point type, got \(dtype)") }
             let a = x[0]
             switch op {
+            case .stopGradient: return a
             case .neg: return "(-(\(a)))"
             case .exp: return "\(m("exp"))(\(a))"
             case .log: return "\(m("log"))(\(a))"

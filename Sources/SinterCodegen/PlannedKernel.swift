@@ -21,6 +21,8 @@ public enum KernelKind: String, CaseIterable, Sendable {
     case resize
     /// random_normal, random_uniform.
     case random
+    /// argmax, one_hot.
+    case index
     /// assign and the optimizer updates (run after every pure kernel).
     case effect
 
@@ -38,6 +40,7 @@ public enum KernelKind: String, CaseIterable, Sendable {
         case .maxPool, .maxPoolGrad, .avgPool, .avgPoolGrad: self = .pool
         case .resizeBilinear, .resizeBilinearGrad: self = .resize
         case .randomNormal, .randomUniform: self = .random
+        case .argmax, .oneHot: self = .index
         case .assign, .adamUpdate, .rmspropUpdate, .sgdUpdate: self = .effect
         default: return nil
         }
@@ -63,7 +66,7 @@ enum KernelGeometry {
         case .reduction: self = .reduction(try ReductionKernels.geometry(graph, node))
         case .matmul: self = .matmul(MatmulKernels.dims(graph, node))
         case .conv2d, .conv2dInputGrad, .conv2dFilterGrad: self = .conv(try ConvKernels.geometry(graph, node))
-        case .dataMovement, .pool, .resize, .random: self = .shape(node.type.shape)
+        case .dataMovement, .pool, .resize, .random, .index: self = .shape(node.type.shape)
         case .effect: self = .shape(node.operands.first.map { graph[$0].type.shape } ?? [])
         }
     }

@@ -17,6 +17,7 @@ enum StrategyRegistry {
         ClippedWindowPoolStrategy(),
         IndexTableResizeStrategy(),
         PhiloxRandomStrategy(),
+        IndexLoopStrategy(),
         InPlaceUpdateStrategy(),
     ]
 

@@ -155,5 +155,17 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         }
 
         """,
+        // The index ops: an i32 result, and a type that alone gives one_hot's depth.
+        """
+        graph classify {
+          %0 = input {name="z"} : f32[3,5]
+          %1 = argmax(%0) {axis=1} : i32[3]
+          %2 = one_hot(%1) : f32[3,5]
+          %3 = stop_gradient(%0) : f32[3,5]
+          %4 = mul(%2, %3) : f32[3,5]
+          output "picked" = %4
+        }
+
+        """,
     ]
 }

@@ -93,7 +93,8 @@ public struct Canonicalize: GraphPass {
             if isConstant(1, 1), sameType(0) { return operands[0] }
         case .neg:
             if graph[operands[0]].op == .neg { return graph[operands[0]].operands[0] }
-        case .reshape, .broadcastTo, .cast:
+        case .reshape, .broadcastTo, .cast, .stopGradient:
+            // stop_gradient matters to autodiff only, which has run before any pass.
             if sameType(0) { return operands[0] }
         case .transpose:
             if let perm = try? node.attrs.ints("perm"), perm == Array(perm.indices) { return operands[0] }
