@@ -76,6 +76,14 @@ public func minimum(_ a: Tensor, _ b: Tensor, file: String = #fileID, line: Int 
 public func greater(_ a: Tensor, _ b: Tensor, file: String = #fileID, line: Int = #line) -> Tensor {
     a.binary(.greater, b, at: SourceLocation(file: file, line: line))
 }
+/// The other comparisons, like `greater`: 1 or 0 in a's dtype (NaN compares false, so equals nothing).
+public func greaterEqual(_ a: Tensor, _ b: Tensor, file: String = #fileID, line: Int = #line) -> Tensor { compare(.greaterEqual, a, b, file, line) }
+public func less(_ a: Tensor, _ b: Tensor, file: String = #fileID, line: Int = #line) -> Tensor { compare(.less, a, b, file, line) }
+public func lessEqual(_ a: Tensor, _ b: Tensor, file: String = #fileID, line: Int = #line) -> Tensor { compare(.lessEqual, a, b, file, line) }
+public func equal(_ a: Tensor, _ b: Tensor, file: String = #fileID, line: Int = #line) -> Tensor { compare(.equal, a, b, file, line) }
+private func compare(_ op: Op, _ a: Tensor, _ b: Tensor, _ file: String, _ line: Int) -> Tensor {
+    a.binary(op, b, at: SourceLocation(file: file, line: line))
+}
 /// cond != 0 ? a : b, broadcasting all three.
 public func select(_ cond: Tensor, _ a: Tensor, _ b: Tensor, file: String = #fileID, line: Int = #line) -> Tensor {
     cond.builder.node(.select, [cond, a, b], at: SourceLocation(file: file, line: line))

@@ -20,6 +20,9 @@ public final class GraphBuilder {
     var currentLocation = SourceLocation.unknown
     /// Set by `located`: the line every operator reports while a DSL composite runs.
     var operatorScope: SourceLocation?
+    /// Softmax results (node -> its logits node): a cross-entropy given probabilities that came
+    /// straight out of `softmax` uses the logits instead, as Keras does (`_keras_logits`).
+    var softmaxLogits: [Int: Int] = [:]
     /// The types of the models traceStep/traceForward named, for the message about an unnamed layer.
     public internal(set) var modelTypes: [String] = []
     /// States written during this trace (BatchNorm moving statistics), by name: the node holding
