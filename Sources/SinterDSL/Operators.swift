@@ -10,9 +10,11 @@ import SinterIR
 // "operators must have one or two arguments"), so an operator cannot take `#fileID`/`#line`
 // defaults as the named functions do, and without macros there is no other way to pass the
 // caller's line in. So an operator reads it from the call stack: the return address into its
-// caller, symbolicated from the DWARF line table (SwiftPM builds carry one in debug and in
-// release). That costs about 20 ms per operator site, once per process (cached by address); a
-// binary without line tables falls back to the location of the latest named DSL call.
+// caller (a frame-pointer walk), symbolicated from the DWARF line table. SwiftPM builds keep frame
+// pointers and line tables in debug and in release; an optimised build adds thunks around a
+// specialised operator, which are skipped like the operator's own frames. That costs about 20 ms
+// per operator site, once per process (cached by address); a binary without line tables or frame
+// pointers falls back to the location of the latest named DSL call.
 //
 // The DSL's own composites (losses, layers) use operators inside `GraphBuilder.located`, which
 // gives them the composite's caller's line at no cost.
@@ -65,16 +67,23 @@ extension GraphBuilder {
 
 /// Finds an operator's caller on the call stack.
 enum OperatorCallSite {
-    /// What one return address is.
-    private enum Frame { case operatorCode, caller(SourceLocation), unknown }
+    /// What the code at one return address is.
+    private enum Frame {
+        /// The operators' own code (this file), or a compiler-generated thunk around it (an
+        /// optimised build calls a specialised operator through one): keep walking up.
+        case operatorCode
+        case caller(SourceLocation)
+        /// No symbol or no line information: the caller cannot be told.
+        case unknown
+    }
 
-    /// This file: its frames are the operators' own.
-    private static let operatorFile = #filePath
+    /// This file (`SinterDSL/Operators.swift`): its frames are the operators' own. Compared as
+    /// `#fileID`s, which do not depend on the path the compiler was given.
+    private static let operatorFile = #fileID
     private static let cache = Mutex<[UInt64: Frame]>([:])
-    /// Stack offsets (from `frame`) where the caller can be: `frame`, `caller` and
-    /// `operatorLocation` come first, then the operator, then for the scalar forms `withScalar`'s
-    /// operator.
-    private static let callerOffsets = [4, 5]
+    /// Stack offsets (from `frame`) to walk: `frame`, `caller` and `operatorLocation` come first,
+    /// then the operator, `withScalar` and thunks, then the caller.
+    private static let callerOffsets = 3..<10
 
     #if canImport(Runtime)
     /// The loaded images, captured once (capturing them costs about 0.3 ms, a backtrace with
@@ -82,7 +91,8 @@ enum OperatorCallSite {
     private static let images = ImageMap.capture()
     #endif
 
-    /// The location of the first frame outside this file, nil when it has no line information.
+    /// The location of the first frame outside this file and its thunks, nil when that frame has
+    /// no line information.
     @inline(never)
     static func caller() -> SourceLocation? {
         #if canImport(Runtime)
@@ -101,7 +111,7 @@ enum OperatorCallSite {
 
     #if canImport(Runtime)
     /// The frame `offset` levels up from this one, from the cache or symbolicated alone
-    /// (symbolicating costs per frame).
+    /// (symbolicating costs per frame, about 20 ms).
     @inline(never)
     private static func frame(at offset: Int) -> Frame {
         // limit 2: the frame, then the truncation marker.
@@ -111,14 +121,25 @@ enum OperatorCallSite {
             return .unknown
         }
         if let known = cache.withLock({ $0[address] }) { return known }
-        var found = Frame.unknown
-        if let symbolicated = backtrace.symbolicated(with: images, options: [.showInlineFrames, .showSourceLocations]),
-           let innermost = symbolicated.frames.first, let symbol = innermost.symbol, let source = symbol.sourceLocation, source.line > 0 {
-            found = source.path == operatorFile
-                ? .operatorCode : .caller(SourceLocation(file: fileID(path: source.path, mangledName: symbol.rawName), line: source.line))
-        }
+        let found = classify(backtrace.symbolicated(with: images, options: [.showInlineFrames, .showSourceLocations])?.frames ?? [])
         cache.withLock { $0[address] = found }
         return found
+    }
+
+    /// One return address, as its inline chain (innermost first): the first frame with a real
+    /// source line decides.
+    private static func classify(_ frames: [SymbolicatedBacktrace.Frame]) -> Frame {
+        var sawThunk = false
+        for frame in frames {
+            guard let symbol = frame.symbol else { continue }
+            guard let source = symbol.sourceLocation, source.line > 0, !source.path.contains("<compiler-generated>") else {
+                sawThunk = sawThunk || symbol.isSwiftThunk || symbol.sourceLocation != nil
+                continue
+            }
+            let file = fileID(path: source.path, mangledName: symbol.rawName)
+            return file == operatorFile ? .operatorCode : .caller(SourceLocation(file: file, line: source.line))
+        }
+        return sawThunk ? .operatorCode : .unknown
     }
     #endif
 
