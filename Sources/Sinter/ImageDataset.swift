@@ -83,17 +83,6 @@ public enum Datasets {
         }
         return try ImageDataset.idx(path: path, limit: limit, expectedImage: (28, 28))
     }
-
-    /// Fashion-MNIST's train or test labels, i32 class indices 0..<10 in image order (what the
-    /// sparse losses and metrics take).
-    public static func fashionMNISTLabels(train: Bool, directory: String? = nil, limit: Int? = nil) throws -> HostTensor {
-        let directory = directory ?? fashionMNISTDirectory
-        let path = "\(directory)/\(train ? "train" : "t10k")-labels-idx1-ubyte.gz"
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw SinterError.file(path: path, message: "Fashion-MNIST labels not found. Install them with `apt-get install dataset-fashion-mnist` (they go to \(fashionMNISTDirectory)) or pass --data DIR holding train-labels-idx1-ubyte.gz and t10k-labels-idx1-ubyte.gz")
-        }
-        return try IDXFile.labels(path: path, limit: limit, classes: 10)
-    }
 }
 
 /// Shuffled mini-batches, reshuffled every pass with a seeded generator (tf.data shuffle + batch

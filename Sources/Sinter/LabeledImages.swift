@@ -45,11 +45,11 @@ public struct LabeledImages: Dataset {
 
     /// `pictures` with the first labels of the IDX label file at `labelsPath`.
     private static func labelled(_ pictures: ImageDataset, labelsPath path: String, classes: Int?) throws -> LabeledImages {
-        let file = try IDXFile.read(path: path)
-        guard file.shape.count == 1, file.shape[0] >= pictures.count else {
-            throw SinterError.file(path: path, message: "expected IDX labels (N) for \(pictures.count) images, got shape \(shapeText(file.shape))")
+        let read = try IDXFile.labels(path: path, limit: pictures.count)
+        guard read.count == pictures.count else {
+            throw SinterError.file(path: path, message: "holds \(read.count) labels for \(pictures.count) images")
         }
-        let values = file.bytes.prefix(pictures.count).map { Int32($0) }
+        let values = read.doubles.map { Int32($0) }
         let count = classes ?? Int(values.max() ?? 0) + 1
         do {
             return try LabeledImages(images: pictures, labels: values, classNames: (0..<count).map(String.init))
