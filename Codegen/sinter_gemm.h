@@ -18,47 +18,12 @@
  * term); the scalar tail (fewer columns than one vector) uses plain a*b+c.
  *
  * Register blocking: an MR x (NV vectors) block of C is kept in registers (MR <= 6, NV <= 2)
- * using GCC/Clang vector extensions sized for the target (AVX-512, AVX or SSE).
+ * using the vector types of sinter_simd.h (AVX-512, AVX or SSE).
  */
 #ifndef SINTER_GEMM_H
 #define SINTER_GEMM_H
 #include "sinter_prelude.h"
-
-#if defined(__AVX512F__)
-#define SINTER_VBYTES 64
-#elif defined(__AVX__)
-#define SINTER_VBYTES 32
-#else
-#define SINTER_VBYTES 16
-#endif
-
-typedef float sinter_vf32 __attribute__((vector_size(SINTER_VBYTES)));
-typedef double sinter_vf64 __attribute__((vector_size(SINTER_VBYTES)));
-
-/* c + a * b, fused where the target has FMA. Generated code is compiled in ISO C mode, where
- * GCC does not contract a*b+c, so the fused form is asked for explicitly (intrinsics rather
- * than `#pragma GCC optimize`, which is fragile). */
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
-static inline sinter_vf32 sinter_vfma_f32(sinter_vf32 c, sinter_vf32 a, sinter_vf32 b) {
-#if defined(__AVX512F__)
-    return (sinter_vf32)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
-#elif defined(__FMA__) && defined(__AVX__)
-    return __builtin_ia32_vfmaddps256(a, b, c);
-#else
-    return c + a * b;
-#endif
-}
-static inline sinter_vf64 sinter_vfma_f64(sinter_vf64 c, sinter_vf64 a, sinter_vf64 b) {
-#if defined(__AVX512F__)
-    return (sinter_vf64)_mm512_fmadd_pd((__m512d)a, (__m512d)b, (__m512d)c);
-#elif defined(__FMA__) && defined(__AVX__)
-    return __builtin_ia32_vfmaddpd256(a, b, c);
-#else
-    return c + a * b;
-#endif
-}
+#include "sinter_simd.h"
 
 typedef struct {
     long n2, n1, n0; /* extents, outermost first */

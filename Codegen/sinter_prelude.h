@@ -27,6 +27,16 @@
 #define SINTER_PARALLEL_FOR_DYNAMIC
 #endif
 
+/* Threads a parallel loop will use: only for cutting work into equal shares, never for deciding
+ * a summation order. (omp_get_max_threads is declared here rather than through <omp.h>, which
+ * not every compiler that accepts -fopenmp ships in its default include path.) */
+#ifdef _OPENMP
+int omp_get_max_threads(void);
+static inline long sinter_threads(void) { return omp_get_max_threads(); }
+#else
+static inline long sinter_threads(void) { return 1; }
+#endif
+
 #define SINTER_PI 3.14159265358979323846
 
 /* Local arrays: always declare them SINTER_ALIGNED. GCC 12 with AVX-512 (-march=native) can
