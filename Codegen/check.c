@@ -3,4 +3,5 @@
 #include "sinter_prelude.h"
 #include "sinter_gemm.h"
 #include "sinter_rng.h"
+#include "sinter_winograd.h"
 #include "sinter_check.h"

@@ -28,6 +28,10 @@ extension KernelStrategy {
     func scratchBytes(_ kernel: StrategyInput) -> Int { 0 }
 }
 
+/// Vector lanes the cost rules assume: 256-bit vectors (8 f32 or 4 f64 lanes), what every x86-64
+/// target with AVX has.
+func costLanes(_ dtype: DType) -> Int { 32 / dtype.byteSize }
+
 /// What a strategy is chosen by: the kernel, its node and its geometry.
 struct StrategyInput {
     let graph: Graph
