@@ -148,7 +148,8 @@ enum WinogradKernels {
 }
 
 /// `conv2d:winograd-f2` / `winograd-f4` (and the same for conv2d_input_grad): F(2x2,3x3) or
-/// F(4x4,3x3), for 3x3 stride-1 kernels in f32 or f64.
+/// F(4x4,3x3), for 3x3 stride-1 kernels in f32 or f64. The cost rule picks F(4x4,3x3) only for the
+/// data gradient (Docs/strategies.md, "Winograd": why forward convolutions keep F(2x2,3x3)).
 struct WinogradConvStrategy: KernelStrategy {
     let kind: KernelKind
     /// The output tile's side: 2 or 4.
@@ -174,6 +175,9 @@ struct WinogradConvStrategy: KernelStrategy {
             return .cannot("needs a 3x3 kernel with stride 1, not \(g.kh)x\(g.kw) stride \(g.sh)x\(g.sw)")
         }
         guard t.tiles > 0, p.k > 0, p.out > 0 else { return .cannot("has nothing to compute") }
+        if kind == .conv2d && m == 4 {
+            return .onlyWhenForced("rounding from outside each output's window flips ReLU and max-pool ties")
+        }
         let cost = WinogradKernels.cost(p, t, lanes: costLanes(dtype))
         let direct = Double(ConvKernels.clippedWork(g))
         return .fits(cost: cost, basis: "F(\(m)x\(m),3x3): " + String(format: "%.1f", direct / cost)

@@ -157,4 +157,76 @@ final class WinogradTests: XCTestCase {
             }
         }
     }
+
+    /// One compiled library run as two processes, OMP_NUM_THREADS=1 and 2: the forward and the
+    /// data gradient (both F(4x4,3x3), four scratch slots shared by the threads) give the same bits.
+    func testOneAndTwoThreadsGiveTheSameBits() throws {
+        let s = Shape(n: 2, h: 13, w: 11, ci: 20, co: 24, padding: .same)
+        let builder = GraphBuilder(name: "winograd_threads")
+        let y = relu(conv2d(builder.input("x", [s.n, s.h, s.w, s.ci]), builder.input("w", [3, 3, s.ci, s.co])) + builder.input("bias", [s.co]))
+        try builder.graph.addOutput("y", y.id)
+        let directory = try SinterProcess.temporaryDirectory("winograd-threads")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ir = directory.appendingPathComponent("conv.ir").path, inputs = directory.appendingPathComponent("in.safetensors").path
+        let cotangents = directory.appendingPathComponent("dy.safetensors").path
+        try builder.graph.text.write(toFile: ir, atomically: true, encoding: .utf8)
+        try Safetensors.write(["x": HostTensor(shape: [s.n, s.h, s.w, s.ci], floats: random(s.n * s.h * s.w * s.ci, seed: 10).map(Float.init)),
+                               "w": HostTensor(shape: [3, 3, s.ci, s.co], floats: random(9 * s.ci * s.co, seed: 11).map(Float.init)),
+                               "bias": HostTensor(shape: [s.co], floats: random(s.co, seed: 12).map(Float.init))], to: inputs)
+        try Safetensors.write(["dy": HostTensor(shape: [s.n, s.h, s.w, s.co], floats: random(s.n * s.h * s.w * s.co, seed: 13).map(Float.init))],
+                              to: cotangents)
+        var outputs: [[String: HostTensor]] = []
+        for threads in ["1", "2"] {
+            let out = directory.appendingPathComponent("out\(threads).safetensors").path
+            let result = try SinterProcess.run(["run", ir, "--inputs", inputs, "--cotangents", cotangents, "--out", out],
+                                               environment: ["OMP_NUM_THREADS": threads, "XDG_CACHE_HOME": directory.appendingPathComponent("cache").path,
+                                                             "SINTER_STRATEGY": "conv2d:winograd-f4,conv2d_input_grad:winograd-f4"], in: directory)
+            XCTAssertEqual(result.status, 0, result.err)
+            outputs.append(try Safetensors.read(path: out))
+        }
+        let plan = try ExecutionPlan(try optimizeGraph(builder.graph).0, options: CodegenOptions(strategies: ["conv2d": "winograd-f4"]))
+        XCTAssertGreaterThan(try XCTUnwrap(plan.kernels.first { $0.kind == .conv2d }).scratchBytes, 0)
+        for name in ["y", "grad.x", "grad.w", "grad.bias"] {
+            let one = try XCTUnwrap(outputs[0][name], name).floats, two = try XCTUnwrap(outputs[1][name], name).floats
+            XCTAssertEqual(one.map(\.bitPattern), two.map(\.bitPattern), "\(name) differs between 1 and 2 threads")
+        }
+    }
+
+    /// The cost rule: what it picks for the conv autoencoder's shapes and why, what it refuses.
+    func testTheCostRulePicksByShape() throws {
+        func decision(_ op: Op, x: [Int], w: [Int], strides: [Int] = [1, 1], pads: [Int] = [1, 1, 1, 1], dtype: DType = .f32) throws -> PlannedKernel {
+            let graph = Graph(name: "winograd_rule")
+            let at = SourceLocation(file: "WinogradTests.swift", line: 0)
+            let oh = (x[1] + pads[0] + pads[1] - w[0]) / strides[0] + 1, ow = (x[2] + pads[2] + pads[3] - w[1]) / strides[1] + 1
+            let a = try graph.add(.input, [], Attributes(["name": .string("a")]), type: TensorType(dtype, op == .conv2d ? x : [x[0], oh, ow, w[3]]), at: at)
+            let b = try graph.add(.input, [], Attributes(["name": .string("w")]), type: TensorType(dtype, w), at: at)
+            let type = op == .conv2d ? TensorType(dtype, [x[0], oh, ow, w[3]]) : TensorType(dtype, x)
+            let conv = try graph.add(op, [a, b], Attributes(["strides": .ints(strides), "pads": .ints(pads)]), type: type, at: at)
+            try graph.addOutput("y", conv)
+            return try XCTUnwrap(try ExecutionPlan(graph, options: CodegenOptions()).kernels.first)
+        }
+        // One input channel: the transforms cost more than the 9 multiply-adds per output they replace.
+        XCTAssertEqual(try decision(.conv2d, x: [128, 28, 28, 1], w: [3, 3, 1, 64]).strategyName, "gemm-window")
+        // 64 -> 128 channels: forward F(2x2,3x3), never F(4x4,3x3) unless forced; the data gradient F(4x4,3x3).
+        let forward = try decision(.conv2d, x: [128, 14, 14, 64], w: [3, 3, 64, 128])
+        XCTAssertEqual(forward.strategyName, "winograd-f2", forward.reason)
+        XCTAssertTrue(forward.reason.contains("x cheaper than gemm-window (F(2x2,3x3): ") && forward.reason.contains("not winograd-f4 (only when forced)"), forward.reason)
+        let backward = try decision(.conv2dInputGrad, x: [128, 14, 14, 64], w: [3, 3, 64, 128])
+        XCTAssertEqual(backward.strategyName, "winograd-f4", backward.reason)
+        // The rule's basis against an independent count: F(4,3) on 14 x 14 covers 16 x 16 in
+        // 4 x 4 tiles of 36 products per channel pair, plus the transforms (sinter_winograd.h).
+        let tiles = 128.0 * 16, gemm = tiles * 36 * 64 * 128
+        let inputTransform: Double = tiles * 128 * Double(2 * 6 * 21 + 72)
+        let outputTransform: Double = tiles * 64 * Double((6 + 4) * 13 + 36 + 16)
+        let filterTransform: Double = 128 * 64 * Double((3 + 6) * 13 + 9 + 36)
+        let transforms = inputTransform + outputTransform + filterTransform
+        let taps = Double(14 * 3 - 2)  // valid taps summed over the rows (or columns) of a padded 14
+        let direct: Double = 128 * taps * taps * 64 * 128
+        XCTAssertTrue(backward.reason.contains(String(format: "%.1fx fewer operations than the direct sum", direct / (gemm + transforms))), backward.reason)
+        for (w, strides) in [([5, 5, 8, 8], [1, 1]), ([3, 3, 8, 8], [2, 2])] {
+            let other = try decision(.conv2d, x: [2, 16, 16, 8], w: w, strides: strides)
+            XCTAssertEqual(other.strategyName, "gemm-window")
+            XCTAssertTrue(other.reason.contains("winograd-f2 needs a 3x3 kernel with stride 1, not \(w[0])x\(w[1]) stride \(strides[0])x\(strides[1])"), other.reason)
+        }
+    }
 }
