@@ -53,8 +53,9 @@ enum WinogradKernels {
         /// Scratch slots a call may use; threads beyond them idle. The plan has no thread count:
         /// four slots keep two cores balanced (two slots each).
         static let maxSlots = 4
-        /// Bytes of one slot's V and M that a block aims for (a share of a 1 MiB L2).
-        static let slotBudget = 1 << 19
+        /// Bytes of one slot's V and M that a block aims for: enough tiles that U, streamed once per
+        /// block, is reused by a few dozen GEMM rows, with four slots still a few MB.
+        static let slotBudget = 1 << 20
         /// At most this many tiles per block (the GEMM's rows).
         static let maxBlock = 64
 

@@ -105,32 +105,77 @@ final class WinogradTests: XCTestCase {
     func testForcedWinogradDataGradientMatchesAnF64Reference() throws {
         for s in Self.shapes {
             let dy = random(s.n * s.outH * s.outW * s.co, seed: 4), w = random(9 * s.ci * s.co, seed: 5)
-            var dx = [Double](repeating: 0, count: s.n * s.h * s.w * s.ci), magnitude = dx
-            for b in 0..<s.n { for i in 0..<s.outH { for j in 0..<s.outW { for a in 0..<3 { for c in 0..<3 {
-                let r = i + a - s.pad, q = j + c - s.pad
-                guard r >= 0, r < s.h, q >= 0, q < s.w else { continue }
-                for k in 0..<s.ci { for o in 0..<s.co {
-                    let term = dy[((b * s.outH + i) * s.outW + j) * s.co + o] * w[((a * 3 + c) * s.ci + k) * s.co + o]
-                    dx[((b * s.h + r) * s.w + q) * s.ci + k] += term
-                    magnitude[((b * s.h + r) * s.w + q) * s.ci + k] += abs(term)
-                } }
-            } } } } }
-            let graph = Graph(name: "winograd_input_grad")
-            let at = SourceLocation(file: "WinogradTests.swift", line: 0)
-            func input(_ name: String, _ shape: [Int]) throws -> Int {
-                try graph.add(.input, [], Attributes(["name": .string(name)]), type: TensorType(.f32, shape), at: at)
-            }
-            let result = try graph.add(.conv2dInputGrad, [try input("dy", [s.n, s.outH, s.outW, s.co]), try input("w", [3, 3, s.ci, s.co])],
-                                       Attributes(["strides": .ints([1, 1]), "pads": .ints([s.pad, s.pad, s.pad, s.pad])]),
-                                       type: TensorType(.f32, [s.n, s.h, s.w, s.ci]), at: at)
-            try graph.addOutput("dx", result)
-            let feeds = ["dy": HostTensor(shape: [s.n, s.outH, s.outW, s.co], floats: dy.map(Float.init)),
-                         "w": HostTensor(shape: [3, 3, s.ci, s.co], floats: w.map(Float.init))]
+            let (dx, magnitude) = dataGradientReference(s, dy: dy, w: w)
             for strategy in Self.strategies {
-                let executable = try compileGraph(graph, options: options(["conv2d_input_grad": strategy]))
-                XCTAssertEqual(executable.program.info.kernels.first?.strategy, strategy, "\(s)")
-                let got = try XCTUnwrap(try executable.run(feeds)["dx"]).doubles
+                let got = try dataGradient(s, dy: dy, w: w, strategy: strategy)
                 print("winograd: \(strategy) conv2d_input_grad \(s): max error \(error(got, dx, magnitude, strategy, "\(s)")) u S")
+            }
+        }
+    }
+
+    /// dx[b,h,w,k] = sum dy[b, h+pad-a, w+pad-c, o] w[a,c,k,o] in f64, and the terms' magnitudes.
+    private func dataGradientReference(_ s: Shape, dy: [Double], w: [Double]) -> (dx: [Double], magnitude: [Double]) {
+        var dx = [Double](repeating: 0, count: s.n * s.h * s.w * s.ci), magnitude = dx
+        for b in 0..<s.n { for i in 0..<s.outH { for j in 0..<s.outW { for a in 0..<3 { for c in 0..<3 {
+            let r = i + a - s.pad, q = j + c - s.pad
+            guard r >= 0, r < s.h, q >= 0, q < s.w else { continue }
+            for k in 0..<s.ci { for o in 0..<s.co {
+                let term = dy[((b * s.outH + i) * s.outW + j) * s.co + o] * w[((a * 3 + c) * s.ci + k) * s.co + o]
+                dx[((b * s.h + r) * s.w + q) * s.ci + k] += term
+                magnitude[((b * s.h + r) * s.w + q) * s.ci + k] += abs(term)
+            } }
+        } } } } }
+        return (dx, magnitude)
+    }
+
+    /// conv2d_input_grad alone in f32 (dy rounded to f32), computed by `strategy`.
+    private func dataGradient(_ s: Shape, dy: [Double], w: [Double], strategy: String) throws -> [Double] {
+        let graph = Graph(name: "winograd_input_grad")
+        let at = SourceLocation(file: "WinogradTests.swift", line: 0)
+        func input(_ name: String, _ shape: [Int]) throws -> Int {
+            try graph.add(.input, [], Attributes(["name": .string(name)]), type: TensorType(.f32, shape), at: at)
+        }
+        let result = try graph.add(.conv2dInputGrad, [try input("dy", [s.n, s.outH, s.outW, s.co]), try input("w", [3, 3, s.ci, s.co])],
+                                   Attributes(["strides": .ints([1, 1]), "pads": .ints([s.pad, s.pad, s.pad, s.pad])]),
+                                   type: TensorType(.f32, [s.n, s.h, s.w, s.ci]), at: at)
+        try graph.addOutput("dx", result)
+        let feeds = ["dy": HostTensor(shape: [s.n, s.outH, s.outW, s.co], floats: dy.map(Float.init)),
+                     "w": HostTensor(shape: [3, 3, s.ci, s.co], floats: w.map(Float.init))]
+        let executable = try compileGraph(graph, options: options(["conv2d_input_grad": strategy]))
+        XCTAssertEqual(executable.program.info.kernels.first?.strategy, strategy, "\(s)")
+        return try XCTUnwrap(try executable.run(feeds)["dx"]).doubles
+    }
+
+    /// conv2d alone in f32, computed by `strategy`.
+    private func forward(_ s: Shape, x: [Double], w: [Double], strategy: String) throws -> [Double] {
+        let builder = GraphBuilder(name: "winograd_forward")
+        let y = conv2d(builder.input("x", [s.n, s.h, s.w, s.ci]), builder.input("w", [3, 3, s.ci, s.co]), padding: s.padding)
+        try builder.graph.addOutput("y", y.id)
+        let executable = try compileGraph(try builder.finish(), options: options(["conv2d": strategy]))
+        XCTAssertEqual(executable.program.info.kernels.first?.strategy, strategy, "\(s)")
+        return try XCTUnwrap(try executable.run(["x": HostTensor(shape: [s.n, s.h, s.w, s.ci], floats: x.map(Float.init)),
+                                                 "w": HostTensor(shape: [3, 3, s.ci, s.co], floats: w.map(Float.init))])["y"]).doubles
+    }
+
+    /// The errors Docs/strategies.md quotes: a VGG-like layer (ReLU activations, He-normal
+    /// weights, 64 -> 64 channels, 2 x 24 x 24) and its data gradient (normal dy), each strategy
+    /// against the f64 result of the same f32-rounded operands: max |error| / max |result| and
+    /// the error in units of u * S (see `bound`).
+    func testErrorsOnAVGGLikeLayer() throws {
+        let s = Shape(n: 2, h: 24, w: 24, ci: 64, co: 64, padding: .same)
+        var generator = SplitMix(seed: 14)
+        let x = generator.normals(s.n * s.h * s.w * s.ci).map { Double(Float(max($0, 0))) }
+        let w = generator.normals(9 * s.ci * s.co).map { Double(Float($0 * (2.0 / Double(9 * s.ci)).squareRoot())) }
+        let dy = generator.normals(s.n * s.h * s.w * s.co).map { Double(Float($0)) }
+        let (y, magnitude) = reference(s, x: x, w: w)
+        let (dx, dxMagnitude) = dataGradientReference(s, dy: dy, w: w)
+        for strategy in ["gemm-window"] + Self.strategies {
+            for (what, got, want, size) in [("conv2d", try forward(s, x: x, w: w, strategy: strategy), y, magnitude),
+                                            ("conv2d_input_grad", try dataGradient(s, dy: dy, w: w, strategy: strategy), dx, dxMagnitude)] {
+                let relative = zip(got, want).map { abs($0 - $1) }.max()! / want.map(Swift.abs).max()!
+                let inUnits = error(got, want, size, strategy, "VGG-like \(what)")
+                print("winograd: VGG-like \(what) \(s) \(strategy): max |error| / max |y| = "
+                      + String(format: "%.2e, %.1f u S", relative, inUnits))
             }
         }
     }
