@@ -43,8 +43,10 @@ final class WinogradTests: XCTestCase {
         Shape(n: 2, h: 10, w: 11, ci: 19, co: 17, padding: .same),
     ]
 
+    /// The environment's options (so `SINTER_CHECK_BOUNDS=1` runs these tests in the checking
+    /// build) with `strategies` forced.
     private func options(_ strategies: [String: String]) -> CompileOptions {
-        var options = CompileOptions()
+        var options = CompileOptions.fromEnvironment()
         options.codegen.strategies = strategies
         return options
     }
