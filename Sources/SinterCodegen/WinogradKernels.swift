@@ -11,8 +11,8 @@ import SinterIR
 /// input transform V, one GEMM over channels per transform position (sinter_wino_gemm_*), and
 /// the output transform straight into the result, where the fused epilogue (`ctx.hooks.tile`)
 /// runs on each finished tile. The blocks are shared between `slots` scratch slots, consecutive
-/// runs of blocks each, the slots between threads; every value's summation order is fixed by the
-/// shapes, so neither the blocks nor the thread count change a bit of the result.
+/// runs of blocks each, and the slots between threads, one at a time; every value's summation
+/// order is fixed by the shapes, so neither the blocks nor the thread count change a bit of it.
 enum WinogradKernels {
     /// The kernel as a stride-1 3x3 correlation: out[b, i, j, o] = sum over taps (a, c) and input
     /// channels kk of input[b, i - top + a, j - left + c, kk] * filter(a, c, kk, o), input zero
@@ -124,7 +124,9 @@ enum WinogradKernels {
             w.line("const long tile = t0 + t, b = tile / \(perImage), i0 = (tile % \(perImage)) / \(t.tilesW) * \(m), "
                    + "j0 = tile % \(t.tilesW) * \(m);")
         }
-        try w.loop("slot", t.slots, parallel: parallel) { w in
+        // Slots are handed out one at a time: a thread that the machine delays takes fewer.
+        if parallel && t.slots > 1 { w.line("SINTER_PARALLEL_FOR_DYNAMIC") }
+        try w.loop("slot", t.slots) { w in
             w.line("\(ty) *V = U + \(t.filterElements) + slot * \(t.slotElements); /* [\(t.positions)][\(t.block)][\(p.k)] */")
             w.line("\(ty) *Mt = V + \(t.positions * t.block * p.k); /* [\(t.positions)][\(t.block)][\(p.out)] */")
             try w.block("for (long blk = slot * \(t.blocks) / \(t.slots); blk < (slot + 1) * \(t.blocks) / \(t.slots); blk++)") { w in
