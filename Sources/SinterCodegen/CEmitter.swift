@@ -18,7 +18,7 @@ public enum CEmitter {
     public static let abiVersion = 1
 
     /// The headers of Codegen/ every generated unit includes, in order.
-    public static let includes = ["sinter_prelude.h", "sinter_gemm.h", "sinter_rng.h"]
+    public static let includes = ["sinter_prelude.h", "sinter_gemm.h", "sinter_rng.h", "sinter_winograd.h"]
 
     /// One emitted kernel and the bytes it moves.
     private struct Emitted {

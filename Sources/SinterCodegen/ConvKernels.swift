@@ -30,6 +30,15 @@ enum ConvKernels {
                         sh: strides[0], sw: strides[1], top: pads[0], left: pads[2])
     }
 
+    /// Multiply-adds over the clipped windows (taps on padding skipped): what gemm-window computes
+    /// for the convolution and for each of its gradients, the unit of the convolutions' cost rule.
+    static func clippedWork(_ g: Geometry) -> Int {
+        func taps(_ outputs: Int, _ kernel: Int, _ stride: Int, _ pad: Int, _ size: Int) -> Int {
+            (0..<outputs).reduce(0) { sum, i in sum + (0..<kernel).filter { (0..<size).contains(i * stride + $0 - pad) }.count }
+        }
+        return workCount(g.n, taps(g.oh, g.kh, g.sh, g.top, g.h), taps(g.ow, g.kw, g.sw, g.left, g.w), g.ci, g.co)
+    }
+
     /// The geometry of a conv2d, conv2d_input_grad or conv2d_filter_grad node: x, w and y are
     /// the forward convolution's input, kernel and output, whichever of them the node computes.
     static func geometry(_ graph: Graph, _ node: Node) throws -> Geometry {
@@ -199,6 +208,11 @@ struct GemmWindowConvStrategy: KernelStrategy {
     var name: String { "gemm-window" }
 
     init(_ kind: KernelKind) { self.kind = kind }
+
+    func assess(_ kernel: StrategyInput) -> StrategyFit {
+        guard case let .conv(g) = kernel.geometry else { return .cannot("has no convolution geometry") }
+        return .fits(cost: Double(ConvKernels.clippedWork(g)), basis: "multiply-adds of the clipped windows")
+    }
 
     /// conv2d_input_grad copies w, transposed, into scratch.
     func scratchBytes(_ kernel: StrategyInput) -> Int {

@@ -28,6 +28,10 @@ extension KernelStrategy {
     func scratchBytes(_ kernel: StrategyInput) -> Int { 0 }
 }
 
+/// Vector lanes the cost rules assume: 256-bit vectors (8 f32 or 4 f64 lanes), what every x86-64
+/// target with AVX has.
+func costLanes(_ dtype: DType) -> Int { 32 / dtype.byteSize }
+
 /// What a strategy is chosen by: the kernel, its node and its geometry.
 struct StrategyInput {
     let graph: Graph
@@ -41,6 +45,9 @@ enum StrategyFit {
     /// It can. `cost` is in the unit of the kind's cost rule (lower is better; only compared
     /// between strategies of one kind for one kernel); `basis` says what it counts.
     case fits(cost: Double, basis: String)
+    /// It can, but the cost rule never picks it, for the reason given (its rounding, say): only
+    /// `CodegenOptions.strategies` can ask for it. Another strategy of the kind must fit.
+    case onlyWhenForced(String)
     /// It cannot, and why (`needs f32 or f64, not i32`).
     case cannot(String)
 }
@@ -58,9 +65,11 @@ struct StrategyChoice {
         let candidates = StrategyRegistry.strategies(for: kind)
         var fitting: [(strategy: any KernelStrategy, cost: Double, basis: String)] = []
         var refusals: [(name: String, why: String)] = []
+        var reserved: [(strategy: any KernelStrategy, why: String)] = []
         for strategy in candidates {
             switch strategy.assess(input) {
             case let .fits(cost, basis): fitting.append((strategy, cost, basis))
+            case let .onlyWhenForced(why): reserved.append((strategy, why))
             case let .cannot(why): refusals.append((strategy.name, why))
             }
         }
@@ -73,8 +82,10 @@ struct StrategyChoice {
         var reason: String
         if candidates.count == 1 {
             reason = "the only \(kind.rawValue) strategy"
-        } else if fitting.count == 1 {
+        } else if fitting.count == 1 && reserved.isEmpty {
             reason = "the only \(kind.rawValue) strategy that fits (" + refusals.map { "\($0.name) \($0.why)" }.joined(separator: "; ") + ")"
+        } else if fitting.count == 1 {
+            reason = "the only \(kind.rawValue) strategy the cost rule may pick"
         } else {
             let others = fitting.filter { $0.strategy.name != best.strategy.name }
             let runnerUp = others.min { $0.cost < $1.cost }!
@@ -85,6 +96,8 @@ struct StrategyChoice {
                 reason = "as cheap as \(runnerUp.strategy.name) by the cost rule, and registered first"
             }
         }
+        // Strategies kept for forcing, and why (`; not winograd-f4 (only when forced): ...`).
+        for (strategy, why) in reserved { reason += "; not \(strategy.name) (only when forced): \(why)" }
         let costRule = "\(best.strategy.name) by the cost rule: \(reason)"
         switch forced {
         case nil:
@@ -92,8 +105,8 @@ struct StrategyChoice {
         case best.strategy.name?:
             (strategy, self.reason) = (best.strategy, "forced (\(kind.rawValue):\(best.strategy.name)), also \(costRule)")
         case let forced?:
-            if let asked = fitting.first(where: { $0.strategy.name == forced }) {
-                (strategy, self.reason) = (asked.strategy, "forced (\(kind.rawValue):\(forced)) instead of \(costRule)")
+            if let asked = fitting.first(where: { $0.strategy.name == forced })?.strategy ?? reserved.first(where: { $0.strategy.name == forced })?.strategy {
+                (strategy, self.reason) = (asked, "forced (\(kind.rawValue):\(forced)) instead of \(costRule)")
             } else {
                 let why = refusals.first { $0.name == forced }?.why ?? "not a \(kind.rawValue) strategy"
                 (strategy, self.reason) = (best.strategy, "\(reason); \(kind.rawValue):\(forced) was asked for but cannot: \(why)")

@@ -85,8 +85,7 @@ enum MatmulKernels {
 }
 
 /// The matmul cost rule counts multiply-add instructions: `loops` issues one per term of the
-/// sum, `gemm` a vector of them (256-bit vectors assumed, what every x86-64 target with AVX
-/// has; the packing of a transposed b is not counted).
+/// sum, `gemm` a vector of them (`costLanes` wide; the packing of a transposed b is not counted).
 private func matmulTerms(_ kernel: StrategyInput) -> Int? {
     guard case let .matmul(d) = kernel.geometry else { return nil }
     return workCount(d.batch, d.m, d.n, d.k)
@@ -100,7 +99,7 @@ struct GemmMatmulStrategy: KernelStrategy {
     func assess(_ kernel: StrategyInput) -> StrategyFit {
         let dtype = kernel.node.type.dtype
         guard dtype.isFloat, let terms = matmulTerms(kernel) else { return .cannot("needs f32 or f64, not \(dtype)") }
-        let lanes = 32 / dtype.byteSize
+        let lanes = costLanes(dtype)
         return .fits(cost: Double(terms) / Double(lanes), basis: "multiply-adds in \(lanes)-lane \(dtype) vectors")
     }
 

@@ -60,7 +60,7 @@ final class ExecutionPlanTests: XCTestCase {
         XCTAssertEqual(lines[k], "k\(conv) (step 0) conv2d: %\(conv) conv2d + %\(conv + 1) add + %\(relu) relu")
         let multiplyAdds: Int = 2 * 6 * 5 * 4 * 3 * 3 * 3  // outputs x window taps x input channels
         XCTAssertEqual(lines[k + 1], "  geometry: x [2,6,5,3], w [3,3,3,4], y [2,6,5,4], strides 1x1, pads top 1 left 1; \(multiplyAdds) multiply-adds")
-        XCTAssertEqual(lines[k + 2], "  strategy: gemm-window, the only conv2d strategy")
+        XCTAssertTrue(lines[k + 2].hasPrefix("  strategy: gemm-window, ") && lines[k + 2].contains("x cheaper than winograd-f2 ("), lines[k + 2])
         XCTAssertEqual(lines[k + 3], "  scratch: none")
         XCTAssertEqual(lines[k + 4], "  reads: %0 io[0], %1 io[1], %2 io[2]")
         // The offset the memory plan gave the stored relu (its own report, built separately).
@@ -81,8 +81,13 @@ final class ExecutionPlanTests: XCTestCase {
     func testChosenStrategyIsLogged() throws {
         let (g, conv, _, pool) = try convGraph()
         let program = try emitC(g, options: CodegenOptions())
-        XCTAssertEqual(program.info.strategyDecisions, ["conv2d %\(conv): gemm-window, the only conv2d strategy",
-                                                        "pool %\(pool): clipped-window, the only pool strategy"])
+        // Three channels in, four out: Winograd's transforms would cost more than they save
+        // (WinogradTests checks the rule's figures).
+        XCTAssertEqual(program.info.strategyDecisions.count, 2)
+        let convDecision = program.info.strategyDecisions[0]
+        XCTAssertTrue(convDecision.hasPrefix("conv2d %\(conv): gemm-window, ") && convDecision.contains("x cheaper than winograd-f2 (multiply-adds of the clipped windows); "
+                      + "not winograd-f4 (only when forced): "), convDecision)
+        XCTAssertEqual(program.info.strategyDecisions[1], "pool %\(pool): clipped-window, the only pool strategy")
         XCTAssertEqual(program.info.kernels.map(\.strategy), ["gemm-window", "clipped-window"])
 
         // Two strategies fit a float matmul: the cost rule takes gemm and says by how much.
@@ -162,7 +167,7 @@ final class ExecutionPlanTests: XCTestCase {
         }
         let (g, _, _, _) = try convGraph()
         let unknownName = message { _ = try ExecutionPlan(g, options: CodegenOptions(strategies: ["conv2d": "direct"])) }
-        XCTAssertTrue(unknownName.contains("unknown conv2d strategy 'direct'; conv2d strategies: gemm-window"), unknownName)
+        XCTAssertTrue(unknownName.contains("unknown conv2d strategy 'direct'; conv2d strategies: gemm-window, winograd-f2, winograd-f4"), unknownName)
         let unknownKind = message { _ = try CodegenOptions.parseStrategies("conv3d:direct") }
         XCTAssertTrue(unknownKind.contains("unknown op kind 'conv3d'"), unknownKind)
         for choice in CodegenOptions.strategyChoices {
