@@ -6,11 +6,11 @@
  *
  * Build (from the repository root):
  *   cc -O3 -march=native -std=c11 -fno-strict-aliasing -fopenmp -ICodegen \
- *      Benchmarks/packed_gemm_bench.c -o packed_gemm_bench
+ *      Tests/Benchmarks/packed_gemm_bench.c -o packed_gemm_bench
  * Run: OMP_NUM_THREADS=2 ./packed_gemm_bench M N K [ITERS] [ta tb] [old]
  * Prints one JSON line: best and median wall time of ITERS timed calls after 3 warm-up calls, and
  * the least CPU time of the process (all threads, spinning included) that one call took.
- * Benchmarks/packed_gemm_vs_numpy.py races it against numpy's BLAS, alternating.
+ * Tests/Benchmarks/packed_gemm_vs_numpy.py races it against numpy's BLAS, alternating.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "sinter_gemm.h"

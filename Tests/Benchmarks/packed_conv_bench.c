@@ -15,7 +15,7 @@
  * Shapes are compile-time constants, as in generated code:
  *   cc -O3 -march=native -std=c11 -fno-strict-aliasing -fopenmp -ICodegen \
  *      -DCONV_N=32 -DCONV_H=56 -DCONV_W=56 -DCONV_CI=64 -DCONV_CO=64 \
- *      Benchmarks/packed_conv_bench.c -o packed_conv_bench
+ *      Tests/Benchmarks/packed_conv_bench.c -o packed_conv_bench
  *   OMP_NUM_THREADS=2 ./packed_conv_bench [ITERS]
  * Prints one JSON line per variant (best and median wall time; least process CPU time, all
  * threads, of one call) and the largest difference between the variants' results.

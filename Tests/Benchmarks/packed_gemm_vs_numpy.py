@@ -1,10 +1,10 @@
-"""Races Codegen/sinter_gemm_packed.h (Benchmarks/packed_gemm_bench.c) against numpy's BLAS and
+"""Races Codegen/sinter_gemm_packed.h (Tests/Benchmarks/packed_gemm_bench.c) against numpy's BLAS and
 against today's matmul kernel (sinter_gemm.h) on n x n x n float32 products, taking turns in
 every round, each run in its own process, and prints a markdown table of the best GFLOP/s of each
 over all rounds and the packed GEMM's ratio to numpy, by wall time and by CPU time.
 
 Usage (from the repository root, with a python that has numpy):
-    python Benchmarks/packed_gemm_vs_numpy.py [--rounds 5] [--sizes 512,1024,2048] [--threads 1,2]
+    python Tests/Benchmarks/packed_gemm_vs_numpy.py [--rounds 5] [--sizes 512,1024,2048] [--threads 1,2]
 
 Threads: OMP_NUM_THREADS for the bench, OPENBLAS_NUM_THREADS (and OMP_NUM_THREADS) for numpy.
 Each measurement is the minimum over the same number of timed calls after 3 warm-up calls
@@ -16,7 +16,7 @@ is what holds.
 """
 import argparse, json, os, subprocess, sys, tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the package root
 ITERS = {512: 50, 1024: 20, 2048: 10}
 
 NUMPY_PROGRAM = r"""
@@ -43,7 +43,7 @@ def build(directory):
     binary = os.path.join(directory, "packed_gemm_bench")
     compiler = os.environ.get("SINTER_CC", "cc")
     subprocess.run([compiler, "-O3", "-march=native", "-std=c11", "-fno-strict-aliasing", "-fopenmp",
-                    "-I", os.path.join(ROOT, "Codegen"), os.path.join(ROOT, "Benchmarks", "packed_gemm_bench.c"),
+                    "-I", os.path.join(ROOT, "Codegen"), os.path.join(ROOT, "Tests", "Benchmarks", "packed_gemm_bench.c"),
                     "-o", binary], check=True)
     return binary
 
