@@ -36,6 +36,8 @@ struct RunCommand: ParsableCommand {
                 let imported = try ONNXModelFile.load(file, feeds: feeds)
                 graph = imported.graph
                 feeds.merge(imported.weights) { given, _ in given }
+                // Frozen into the graph as constants: no longer inputs.
+                feeds = feeds.filter { !imported.frozenInputs.contains($0.key) }
             } else {
                 graph = try parseIR(text, file: file)
             }

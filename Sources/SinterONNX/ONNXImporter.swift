@@ -8,6 +8,9 @@ public struct ONNXImport {
     public var weights: [String: HostTensor]
     public var outputTypes: [String: ONNXElementType]
     public var opset: Int64
+    /// The inputs folded in as constants (`ONNXImportOptions.frozenInputs`): the graph does not
+    /// take them, so a caller feeding them must leave them out.
+    public var frozenInputs: Set<String> = []
 }
 
 /// Options for one import.
@@ -90,7 +93,8 @@ public final class ONNXImporter {
             try graph.addOutput(output.name, id)
             outputTypes[output.name] = value.elementType
         }
-        return ONNXImport(graph: graph, weights: weights, outputTypes: outputTypes, opset: model.defaultOpset)
+        return ONNXImport(graph: graph, weights: weights, outputTypes: outputTypes, opset: model.defaultOpset,
+                          frozenInputs: Set(options.frozenInputs.keys))
     }
 
     func graphInput(_ input: ONNXValueInfo) throws -> ImportedValue {
