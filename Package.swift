@@ -3,6 +3,7 @@
 //   SinterIR <- SinterAutodiff <- SinterDSL        (graph building)
 //   SinterIR <- SinterPasses <- SinterCodegen <- SinterRuntime   (compiling and running)
 //   SinterIR <- SinterIO <- SinterTorch   (reading torch.save checkpoints; no PyTorch needed)
+//   SinterIR <- SinterIO <- SinterONNX    (importing ONNX models; a hand-written protobuf reader)
 //   Sinter (umbrella: DSL + runtime) <- SinterModels (Graphs/) <- sinter (CLI)
 import PackageDescription
 
@@ -35,11 +36,12 @@ let package = Package(
         .target(name: "SinterPasses", dependencies: ["SinterIR"]),
         .target(name: "SinterIO", dependencies: ["SinterIR", "CPNG", "CZstd", "CZlib"]),
         .target(name: "SinterTorch", dependencies: ["SinterIR", "SinterIO"]),
+        .target(name: "SinterONNX", dependencies: ["SinterIR", "SinterIO"]),
         .target(name: "SinterCodegen", dependencies: ["SinterIR", "SinterPasses", "SinterCodegenC"],
                 plugins: ["EmbedCodegenPlugin"]),
         .target(name: "SinterRuntime", dependencies: ["SinterIR", "SinterCodegen", "SinterIO"]),
         .target(name: "Sinter", dependencies: ["SinterIR", "SinterAutodiff", "SinterDSL", "SinterPasses",
-                                               "SinterCodegen", "SinterRuntime", "SinterIO", "SinterTorch"]),
+                                               "SinterCodegen", "SinterRuntime", "SinterIO", "SinterTorch", "SinterONNX"]),
         .target(name: "SinterModels", dependencies: ["Sinter"], path: "Graphs",
                 exclude: ["dumps"], resources: [.copy("Data")]),
         .executableTarget(name: "SinterCLI", dependencies: [

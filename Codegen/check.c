@@ -5,4 +5,5 @@
 #include "sinter_gemm.h"
 #include "sinter_gemm_packed.h"
 #include "sinter_rng.h"
+#include "sinter_winograd.h"
 #include "sinter_check.h"

@@ -17,7 +17,8 @@ import Sinter
 /// inputs and results carry its prefix (`d.z` -> `d.loss`, `d.grad.d1.kernel`, ...; unprefixed
 /// inputs are accepted too). `bn` overrides the BatchNorm mode (nil: what the notebook does).
 /// `widthDivisor` selects the `-wK` variant. Every param and BN statistic of the model must be
-/// in `weights`. `nst` (Gatys, §2) takes inputs `content`, `style` and `image` and returns the
+/// in `weights`. `inputs` may be a whole golden file (weights and expected results too); any
+/// other name in it is an error (a misspelt input is never dropped silently). `nst` (Gatys, §2) takes inputs `content`, `style` and `image` and returns the
 /// golden NST tensors (see `evalGatys`).
 public func evalStep(model: String, weights: [String: HostTensor], inputs: [String: HostTensor],
                      phase: String? = nil, bn: BNMode? = nil, widthDivisor: Int = 1) throws -> [String: HostTensor] {
@@ -25,7 +26,9 @@ public func evalStep(model: String, weights: [String: HostTensor], inputs: [Stri
     if model == "nst" {
         if phase != nil { throw SinterError.runtime(message: "'nst' has a single step; --phase applies to GANs only") }
         if bn != nil { throw SinterError.runtime(message: "'nst' has no BatchNorm; --bn does not apply") }
-        return try evalGatys(weights: weights, inputs: inputs, widthDivisor: widthDivisor)
+        let results = try evalGatys(weights: weights, inputs: inputs, widthDivisor: widthDivisor)
+        try checkInputNames(inputs, takes: ["content", "style", "image"], alsoKnown: Set(weights.keys).union(results.keys), model: model)
+        return results
     }
     var phases = try parityPhases(model: model, bn: bn, widthDivisor: widthDivisor)
     if let phase {
@@ -38,10 +41,26 @@ public func evalStep(model: String, weights: [String: HostTensor], inputs: [Stri
         phases = phases.filter { $0.prefix == wanted.prefix }
     }
     var results: [String: HostTensor] = [:]
+    var takes: [String] = [], known: Set<String> = []
     for parityPhase in phases {
-        try results.merge(parityPhase.run(weights: weights, inputs: inputs)) { _, new in new }
+        let (phaseResults, phaseInputs, persistent) = try parityPhase.run(weights: weights, inputs: inputs)
+        results.merge(phaseResults) { _, new in new }
+        takes += phaseInputs.map(parityPhase.prefixed)
+        known.formUnion(phaseInputs + persistent + parityPhase.builtInInputs + parityPhase.builtInInputs.map(parityPhase.prefixed))
     }
+    try checkInputNames(inputs, takes: takes, alsoKnown: known.union(results.keys), model: model)
     return results
+}
+
+/// Throws for the names in `inputs` that the step neither `takes` nor otherwise knows (a weight or
+/// a result: a golden file holds both), with a "did you mean" among the inputs it takes.
+func checkInputNames(_ inputs: [String: HostTensor], takes: [String], alsoKnown: Set<String>, model: String) throws {
+    let unknown = inputs.keys.filter { !takes.contains($0) && !alsoKnown.contains($0) }.sorted()
+    guard !unknown.isEmpty else { return }
+    let listed = unknown.prefix(5).map { "'\(SinterError.excerpt($0))'\(NameSuggestions.hint(for: $0, among: takes))" }
+    throw SinterError.runtime(message: "'\(model)' takes no input\(unknown.count == 1 ? "" : "s") \(listed.joined(separator: ", "))"
+        + (unknown.count > 5 ? " and \(unknown.count - 5) more" : "") + "; its inputs are "
+        + takes.joined(separator: ", ") + " (the file may also hold the model's weights and the step's results, as a golden file does)")
 }
 
 /// The models `evalStep` knows (the Zoo's names, then the image zoo's: `nst`).
@@ -54,10 +73,16 @@ struct ParityPhase {
     /// The input whose first dimension is the batch size.
     var batchInput: String
     var trace: (_ batch: Int) throws -> Graph
+    /// Inputs a golden file carries that the step builds in its graph instead (a GAN's labels,
+    /// 0 for fakes and 1 for reals): accepted and not used.
+    var builtInInputs: [String] = []
 
     func prefixed(_ name: String) -> String { prefix.map { "\($0).\(name)" } ?? name }
 
-    func run(weights: [String: HostTensor], inputs: [String: HostTensor]) throws -> [String: HostTensor] {
+    /// The step's results, the names of its graph's inputs (unprefixed) and of its persistent
+    /// tensors.
+    func run(weights: [String: HostTensor], inputs: [String: HostTensor]) throws
+        -> (results: [String: HostTensor], inputs: [String], persistent: [String]) {
         func input(_ name: String) -> HostTensor? { inputs[prefixed(name)] ?? inputs[name] }
         guard let batchTensor = input(batchInput), let batch = batchTensor.shape.first else {
             throw SinterError.runtime(message: "missing input '\(prefixed(batchInput))' (it sets the batch size); given: "
@@ -90,7 +115,7 @@ struct ParityPhase {
             guard let target = graph[graph[effect].operands[0]].sourceName, isModelTensor(target) else { continue }
             results[prefixed("step.\(target)")] = try executable.persistent(target)
         }
-        return results
+        return (results, executable.inputNames, executable.program.persistent.map(\.name))
     }
 
     /// Params and BN statistics, as opposed to optimizer slots and the random-number counter.
@@ -108,7 +133,9 @@ func parityPhases(model: String, bn: BNMode?, widthDivisor w: Int) throws -> [Pa
         [ParityPhase(prefix: nil, batchInput: batchInput, trace: trace)]
     }
     func gan(_ trace: @escaping (GANPhase, Int) throws -> Graph) -> [ParityPhase] {
-        GANPhase.allCases.map { phase in ParityPhase(prefix: phase.prefix, batchInput: "z", trace: { try trace(phase, $0) }) }
+        GANPhase.allCases.map { phase in
+            ParityPhase(prefix: phase.prefix, batchInput: "z", trace: { try trace(phase, $0) }, builtInInputs: ["labels"])
+        }
     }
     func singleBN(_ name: String) throws {
         if bn != nil { throw SinterError.runtime(message: "'\(name)' has no BatchNorm; --bn does not apply") }

@@ -2,7 +2,7 @@ import Foundation
 import Sinter
 
 /// The content photos `sinter train style` learns from: seeded random square crops of every
-/// `.png` in a folder, resized to `crop` x `crop` (RGB in [0, 1]).
+/// PNG and JPEG in a folder (`ImageDataset.imageNames`), resized to `crop` x `crop` (RGB in [0, 1]).
 ///
 /// Each photo gives `cropsPerImage` crops; each crop's side is drawn uniformly from
 /// [crop, shorter side] and its position uniformly, then it is box-filtered down to `crop` (a
@@ -17,7 +17,7 @@ public enum StyleCrops {
         guard crop >= 1, cropsPerImage >= 1, limit.map({ $0 >= 1 }) ?? true else {
             throw SinterError.file(path: directory, message: "cannot crop the photos with crop \(crop), \(cropsPerImage) crops per image, limit \(limit.map(String.init) ?? "none"): each must be at least 1")
         }
-        let names = try ImageDataset.pngNames(in: directory)
+        let names = try ImageDataset.imageNames(in: directory)
         let chosen = Array(names.prefix(limit ?? names.count))
         let perCrop = crop * crop * 3
         let (count, overflowCount) = chosen.count.multipliedReportingOverflow(by: cropsPerImage)
@@ -30,7 +30,7 @@ public enum StyleCrops {
         pixels.reserveCapacity(total)
         for name in chosen {
             let path = "\(directory)/\(name)"
-            let image = try PNGImage.read(path: path, maxPixelBytes: StyleImages.maxPixelBytes)
+            let image = try RasterImage.read(path: path, maxPixelBytes: StyleImages.maxPixelBytes)
             let short = min(image.width, image.height)
             guard short >= crop else {
                 throw SinterError.file(path: path, message: "is \(image.width)x\(image.height); its shorter side must be at least the crop, \(crop)")
@@ -46,7 +46,7 @@ public enum StyleCrops {
     }
 
     /// The side x side square at (left, top), averaged down to size x size, in [0, 1].
-    static func appendBoxResized(_ image: PNGImage, left: Int, top: Int, side: Int, to size: Int, into pixels: inout [Float]) {
+    static func appendBoxResized(_ image: RasterImage, left: Int, top: Int, side: Int, to size: Int, into pixels: inout [Float]) {
         for y in 0..<size {
             let y0 = top + y * side / size, y1 = max(top + (y + 1) * side / size, y0 + 1)
             for x in 0..<size {

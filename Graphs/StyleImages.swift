@@ -7,8 +7,8 @@ import Sinter
 /// new_hw = int(float32(hw) * (longSide / long side)), then back to 8 bits with trunc(v * 255.5)
 /// (`convert_image_dtype`). The result is (1, h, w, 3) floats holding those integers, 0...255.
 ///
-/// PNG only: gray images are replicated to RGB and alpha is composited onto white (PNGImage).
-/// Sinter has no JPEG decoder; a JPEG file is refused with a message that says so.
+/// PNG or JPEG, told apart by their first bytes (`RasterImage.read`): gray images are replicated
+/// to RGB and PNG alpha is composited onto white.
 public enum StyleImages {
     /// The largest decoded image accepted (width x height x channels bytes, 256 MiB: about 9,400
     /// x 9,400 RGB): its float copy takes four times as much before it is scaled down.
@@ -23,23 +23,29 @@ public enum StyleImages {
 
     /// Reads `path` and returns the image the notebook feeds VGG (see the type's comment).
     public static func load(path: String, longSide: Int, options: CompileOptions = .fromEnvironment()) throws -> HostTensor {
-        let bytes = try InputFile.read(path, expected: "a PNG image")
-        if bytes.starts(with: [0xFF, 0xD8, 0xFF]) {
-            throw SinterError.file(path: path, message: "is a JPEG image; Sinter reads PNG only (it has no JPEG decoder): convert it first, e.g. `convert \(URL(fileURLWithPath: path).lastPathComponent) image.png`")
-        }
-        let png = try PNGImage.decode(bytes, path: path, maxPixelBytes: maxPixelBytes)
-        let (height, width) = scaledSize(height: png.height, width: png.width, longSide: longSide)
+        let image = try decode(path: path)
+        let (height, width) = scaledSize(height: image.height, width: image.width, longSide: longSide)
         guard height >= 1, width >= 1 else {
-            throw SinterError.file(path: path, message: "is \(png.width)x\(png.height); scaled to a long side of \(longSide) it would be \(width)x\(height), an empty image")
+            throw SinterError.file(path: path, message: "is \(image.width)x\(image.height); scaled to a long side of \(longSide) it would be \(width)x\(height), an empty image")
         }
+        return try tensor(image, height: height, width: width, options: options)
+    }
+
+    /// The PNG or JPEG image at `path`.
+    public static func decode(path: String) throws -> RasterImage {
+        try RasterImage.read(path: path, maxPixelBytes: maxPixelBytes)
+    }
+
+    /// `image` as a (1, height, width, 3) tensor in 0...255, resized as `load` resizes.
+    public static func tensor(_ image: RasterImage, height: Int, width: Int, options: CompileOptions = .fromEnvironment()) throws -> HostTensor {
         let unit = Float(1.0 / 255.0)
-        var rgb = [Float](repeating: 0, count: png.width * png.height * 3)
-        for pixel in 0..<(png.width * png.height) {
+        var rgb = [Float](repeating: 0, count: image.width * image.height * 3)
+        for pixel in 0..<(image.width * image.height) {
             for c in 0..<3 {
-                rgb[pixel * 3 + c] = Float(png.pixels[pixel * png.channels + (png.channels == 3 ? c : 0)]) * unit
+                rgb[pixel * 3 + c] = Float(image.pixels[pixel * image.channels + (image.channels == 3 ? c : 0)]) * unit
             }
         }
-        let source = HostTensor(shape: [1, png.height, png.width, 3], floats: rgb)
+        let source = HostTensor(shape: [1, image.height, image.width, 3], floats: rgb)
         let resized = try resize(source, height: height, width: width, options: options)
         // convert_image_dtype(float -> uint8): trunc(v * 255.5), then back to float for VGG.
         return HostTensor(shape: resized.shape, floats: resized.floats.map { Float(UInt8(Swift.max(0, Swift.min(255, ($0 * 255.5).rounded(.towardZero))))) })

@@ -4,12 +4,14 @@ import SinterIR
 import SinterPasses
 
 /// Everything one compile produced before the C compiler runs: the graph as traced, after each
-/// pass, the generated program and what fusion and memory planning decided. Dumps read this.
+/// pass, the execution plan (fusion, strategies, schedule, memory) and the C it printed as.
+/// Dumps read this.
 public struct Compilation {
     public let traced: Graph
     /// (report, graph after that pass), in pipeline order.
     public let stages: [(report: PassReport, graph: Graph)]
     public let optimized: Graph
+    public let plan: ExecutionPlan
     public let program: CProgram
 
     public var passReports: [PassReport] { stages.map(\.report) }
@@ -70,7 +72,9 @@ public func compileProgram(_ graph: Graph, options: CompileOptions = .fromEnviro
         stages.append((report, after))
         try options.afterPass?(report, after)
     }
+    try options.checkStrategies()
     let (optimized, _) = try optimizeGraph(graph, options: collecting)
-    let program = try emitC(optimized, options: options.codegen)
-    return Compilation(traced: graph, stages: stages, optimized: optimized, program: program)
+    let plan = try ExecutionPlan(optimized, options: options.codegen)
+    let program = try emitC(plan)
+    return Compilation(traced: graph, stages: stages, optimized: optimized, plan: plan, program: program)
 }

@@ -6,8 +6,8 @@ import SinterRuntime
 
 /// Writes everything one compile did into a folder, like XLA's dump directory
 /// (`SINTER_DUMP=<dir>`): `<dir>/<graph>-<key>/` with
-/// `00-traced.ir`, `NN-after-<pass>.ir`, `passes.txt`, `kernels.txt`, `memory.txt`, `memory.svg`,
-/// `kernel.c`, `summary.json`, `graph.dot`, `command.txt` and `key.txt`.
+/// `00-traced.ir`, `NN-after-<pass>.ir`, `passes.txt`, `kernels.txt`, `plan.txt`, `memory.txt`,
+/// `memory.svg`, `kernel.c`, `summary.json`, `graph.dot`, `command.txt` and `key.txt`.
 public struct CompilationDumper {
     public let directory: String
 
@@ -38,6 +38,7 @@ public struct CompilationDumper {
         }
         try put("passes.txt", compilation.reportLines.joined(separator: "\n") + "\n")
         try put("kernels.txt", compilation.kernelsText)
+        try put("plan.txt", compilation.plan.text)
         try put("memory.txt", memoryTable(compilation.program.info.memory, top: 20))
         try put("memory.svg", memorySVG(compilation.program.info.memory))
         try put("kernel.c", compilation.program.source)

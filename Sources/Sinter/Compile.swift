@@ -19,6 +19,8 @@ public struct CompileOptions {
     public var memoryLimit: Int?
     /// `SINTER_MAX_BYTES` as given when it is not a byte count (compileGraph refuses it).
     var invalidMemoryLimit: String?
+    /// Why `SINTER_STRATEGY` could not be read (compileProgram refuses it).
+    var invalidStrategy: String?
 
     public init() {}
 
@@ -31,8 +33,15 @@ public struct CompileOptions {
         return memoryLimit
     }
 
+    /// `invalidStrategy` as an error, for callers that emit C themselves (`sinter bench`) as well
+    /// as `compileProgram`.
+    public func checkStrategies() throws {
+        if let invalidStrategy { throw SinterError.runtime(message: invalidStrategy) }
+    }
+
     /// Options from the environment: `SINTER_DISABLE` (comma-separated pass names), `SINTER_DUMP`,
-    /// `SINTER_CHECK_NUMERICS=1` and `SINTER_CHECK_BOUNDS=1` (checking builds).
+    /// `SINTER_CHECK_NUMERICS=1` and `SINTER_CHECK_BOUNDS=1` (checking builds),
+    /// `SINTER_STRATEGY=conv2d:gemm-window,matmul:loops` (kernel strategies, Docs/strategies.md).
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> CompileOptions {
         var options = CompileOptions()
         if let list = environment["SINTER_DISABLE"] {
@@ -44,6 +53,15 @@ public struct CompileOptions {
         func set(_ name: String) -> Bool { environment[name].map { !["", "0", "false", "no"].contains($0.lowercased()) } ?? false }
         options.codegen.checkNumerics = set("SINTER_CHECK_NUMERICS")
         options.codegen.checkBounds = set("SINTER_CHECK_BOUNDS")
+        if let text = environment["SINTER_STRATEGY"], !text.isEmpty {
+            do {
+                options.codegen.strategies = try CodegenOptions.parseStrategies(text)
+            } catch SinterError.runtime(let message) {
+                options.invalidStrategy = "SINTER_STRATEGY: \(message)"
+            } catch {
+                options.invalidStrategy = "SINTER_STRATEGY: \(error)"
+            }
+        }
         if let text = environment["SINTER_MAX_BYTES"], !text.isEmpty {
             options.memoryLimit = MemoryGuard.parseByteCount(text)
             if options.memoryLimit == nil { options.invalidMemoryLimit = text }

@@ -4,6 +4,7 @@
 @_exported import SinterDSL
 @_exported import SinterIO
 @_exported import SinterIR
+@_exported import SinterONNX
 @_exported import SinterPasses
 @_exported import SinterRuntime
 @_exported import SinterTorch

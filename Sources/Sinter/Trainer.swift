@@ -9,7 +9,9 @@ import SinterRuntime
 public struct TrainingPhase {
     public var name: String
     public var family: StepFamily
-    /// Inputs of the phase's graph for the images at these dataset indices.
+    /// Inputs of the phase's graph for the images at these dataset indices. Phases may share one
+    /// feed (a GAN's batch of real images): each is given the names its graph takes, and a name
+    /// that no phase takes is an error.
     public var feeds: (_ indices: ArraySlice<Int>) -> [String: HostTensor]
 
     public init(name: String, family: StepFamily, feeds: @escaping (ArraySlice<Int>) -> [String: HostTensor]) {
@@ -28,18 +30,13 @@ public final class Trainer {
     public let batchSize: Int
     public let seed: UInt64
     public private(set) var step = 0
-    private var batcher: Batcher
+    /// The number of examples the data order shuffles.
+    public let datasetCount: Int
+    /// Each step's feeds (one set per phase), packed on the loader thread while the step
+    /// before runs, so the data work overlaps the compiled step instead of stalling it.
+    private let loader: BatchLoader<[[String: HostTensor]]>
     /// The executable whose persistent state is newest (the last phase run).
     private var newest: Executable?
-    /// The next batch, prepared on a background thread while the current step runs, and the
-    /// data order as it was before that batch was drawn (what a checkpoint must record).
-    private var prefetch: (indices: ArraySlice<Int>, feeds: PreparedFeeds, group: DispatchGroup, orderBefore: Batcher)?
-    private let loader = DispatchQueue(label: "sinter.trainer.prefetch")
-
-    /// Feeds filled in by the loader thread; read only after its group is waited on.
-    private final class PreparedFeeds: @unchecked Sendable {
-        var byPhase: [[String: HostTensor]] = []
-    }
 
     public init(model: String, phases: [TrainingPhase], datasetCount: Int, batchSize: Int, seed: UInt64) throws {
         guard !phases.isEmpty else { throw SinterError.runtime(message: "trainer for '\(model)': no training phases") }
@@ -49,7 +46,10 @@ public final class Trainer {
         self.phases = phases
         self.batchSize = batchSize
         self.seed = seed
-        batcher = Batcher(count: datasetCount, batchSize: batchSize, seed: seed)
+        self.datasetCount = datasetCount
+        loader = BatchLoader(order: Batcher(count: datasetCount, batchSize: batchSize, seed: seed)) { indices in
+            phases.map { $0.feeds(indices) }
+        }
         // Initialise once, in the first phase, then hand the state on.
         let first = try phases[0].family.executable(batch: batchSize)
         try first.initializeParameters(seed: seed)
@@ -62,22 +62,21 @@ public final class Trainer {
     /// trainer then holds the failed step's state, which a caller must not save.
     @discardableResult
     public func runStep() throws -> (outputs: [String: [String: HostTensor]], indices: ArraySlice<Int>) {
-        let indices: ArraySlice<Int>
-        let feeds: [[String: HostTensor]]
-        if let pending = prefetch {
-            pending.group.wait()
-            (indices, feeds) = (pending.indices, pending.feeds.byPhase)
-            prefetch = nil
-        } else {
-            indices = batcher.next()
-            feeds = phases.map { $0.feeds(indices) }
+        let (indices, feeds) = loader.next()
+        // Every feed name must be some phase's input, checked before any phase changes state.
+        let executables = try phases.map { try $0.family.executable(batch: indices.count) }
+        let taken = Set(executables.flatMap(\.inputNames))
+        let untaken = Set(feeds.flatMap(\.keys)).subtracting(taken).sorted()
+        if !untaken.isEmpty {
+            throw SinterError.runtime(message: "trainer for '\(model)': no phase takes the feed\(untaken.count == 1 ? "" : "s") "
+                + untaken.prefix(5).map { "'\(SinterError.excerpt($0))'\(NameSuggestions.hint(for: $0, among: taken.sorted()))" }.joined(separator: ", ")
+                + "; the phases take: " + (taken.isEmpty ? "no inputs" : taken.sorted().joined(separator: ", ")))
         }
-        startPrefetch()
         var outputs: [String: [String: HostTensor]] = [:]
-        for (phase, phaseFeeds) in zip(phases, feeds) {
-            let executable = try phase.family.executable(batch: indices.count)
+        for ((phase, phaseFeeds), executable) in zip(zip(phases, feeds), executables) {
             if let newest, newest !== executable { executable.copyPersistent(from: newest) }
-            let phaseOutputs = try executable.run(phaseFeeds)
+            let inputs = Set(executable.inputNames)
+            let phaseOutputs = try executable.run(phaseFeeds.filter { inputs.contains($0.key) })
             newest = executable
             if let loss = phaseOutputs["loss"], let (_, value) = Checkpoint.firstNonFinite(loss) {
                 throw SinterError.runtime(message: "training diverged at step \(step + 1)"
@@ -87,17 +86,6 @@ public final class Trainer {
         }
         step += 1
         return (outputs, indices)
-    }
-
-    /// Draws the next batch and packs its feeds on the loader thread, so the data work overlaps
-    /// the compiled step instead of stalling it.
-    private func startPrefetch() {
-        let orderBefore = batcher
-        let indices = batcher.next()
-        let prepared = PreparedFeeds(), group = DispatchGroup()
-        let phases = self.phases
-        loader.async(group: group) { prepared.byPhase = phases.map { $0.feeds(indices) } }
-        prefetch = (indices, prepared, group, orderBefore)
     }
 
     /// The newest persistent state (what evaluation graphs copy from).
@@ -114,8 +102,7 @@ public final class Trainer {
             tensors.merge(executable.persistentSnapshot()) { _, later in later }
         }
         // The data order as of the next step to run: before any batch drawn ahead.
-        let order = prefetch?.orderBefore ?? batcher
-        for (name, tensor) in order.stateTensors() { tensors["trainer.\(name)"] = tensor }
+        for (name, tensor) in loader.position.stateTensors() { tensors["trainer.\(name)"] = tensor }
         return Checkpoint(model: model, step: step, tensors: tensors,
                           metadata: ["seed": String(seed), "batch": String(batchSize)])
     }
@@ -135,16 +122,15 @@ public final class Trainer {
         }
         try checkpoint.validateNoUnknownTensors(known: known, model: model, path: path)
         // A batch drawn ahead belongs to the old order.
-        if let pending = prefetch { pending.group.wait() }
-        let orderNow = prefetch?.orderBefore ?? batcher
+        loader.waitForPending()
+        let orderNow = loader.position
         // A checkpoint made by `sinter import` has weights only: the data order continues as it is.
         let restoredOrder = try checkpoint.validatedBatcher(continuing: orderNow, path: path) ?? orderNow
         try checkpoint.validateCounters(path: path)
 
         // Everything is checked: load. loadPersistent cannot fail on validated tensors.
         for executable in executables { try executable.loadPersistent(checkpoint.tensors, requireAll: true) }
-        prefetch = nil
-        batcher = restoredOrder
+        loader.restart(from: restoredOrder)
         step = checkpoint.step
         newest = executables.last
     }

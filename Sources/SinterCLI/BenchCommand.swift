@@ -3,142 +3,119 @@ import Foundation
 import Sinter
 import SinterModels
 
-/// `sinter bench <model>`: compile (cold, then cached), warm up, time steps on random data.
+/// `sinter bench <model>` (ModelBench.swift): one whole training iteration or forward pass of a
+/// zoo model, every phase of it; `sinter bench --op matmul|conv2d` (OpBench.swift): one op.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Time a model's forward graph or training step on random data.")
+        commandName: "bench", abstract: "Time a model's iteration (every phase) or forward graph, or one op, on random data.",
+        discussion: """
+            A GAN's iteration is its discriminator phase, then its generator phase, as training runs them; the JSON \
+            names the phases timed ("phases") and gives each one's times ("phase_stats"). --op times one op through \
+            the normal compile path after checking its result against an f64 reference; without --shape it benches \
+            the peer scripts' shapes (matmul 512, 1024, 2048; conv2d \(OpBenchmark.defaultShapes["conv2d"]![0])).
+            """)
 
-    @Argument(help: "Model name.") var model: String
+    @Argument(help: "Model name, or an ONNX model file (.onnx) (or use --op).") var model: String?
+    @OptionGroup var shapeOptions: ONNXShapeOptions
+    @Flag(help: "ONNX only: also time onnxruntime (python3 with the onnxruntime package, two threads) on the same inputs.")
+    var onnxruntime = false
     @Flag(help: "Time the whole training step (default: the forward graph).") var train = false
     @Option(parsing: .unconditional, help: "Batch size (default: the model's).") var batch: Int?
-    @Option(parsing: .unconditional, help: "Timed steps.") var steps: Int = 20
-    @Option(parsing: .unconditional, help: "Untimed warm-up steps.") var warmup: Int = 3
+    @Option(parsing: .unconditional, help: "Timed iterations (default: 20 for a model; for --op, the peer scripts' count for that much work).")
+    var steps: Int?
+    @Option(parsing: .unconditional, help: "Untimed warm-up iterations.") var warmup: Int = 3
     @Option(help: "Output format: text or json.") var format: String = "text"
-    @Option(parsing: .unconditional, help: "How many of the slowest kernels to list (timed in a separate profiling build).") var top: Int = 8
+    @Option(parsing: .unconditional, help: "How many of the slowest kernels to list (timed in a separate profiling build; 0: none, and no profiling build).")
+    var top: Int = 8
     @Option(parsing: .unconditional, help: "Image models (nst): the side of the square image (default: the notebook's 512).")
     var size: Int?
+    @Option(help: "Time one op instead of a model: matmul or conv2d.") var op: String?
+    @Option(help: "--op matmul: MxNxK (C[M,N] = A[M,K] B[K,N]); --op conv2d: NxHxWxC,KHxKWxCxO (input NHWC, kernel HWIO).")
+    var shape: String?
+    @Option(parsing: .unconditional, help: "--op conv2d: the stride of both spatial axes (default: 1).") var stride: Int?
+    @Option(help: "--op conv2d: same or valid (TensorFlow's rule; default: same).") var padding: String?
+    @Option(help: "--op conv2d: time a gradient of the convolution instead: input (conv2d_input_grad) or filter (conv2d_filter_grad).")
+    var grad: String?
+    @Option(parsing: .unconditional, help: "OpenMP threads of the compiled kernels (sets OMP_NUM_THREADS for this process; default: as the environment says).")
+    var threads: Int?
 
     func validate() throws {
-        try OptionChecks.batch(batch)
-        try OptionChecks.check(steps, "--steps", in: 1...OptionChecks.maxSteps, "timed steps")
-        try OptionChecks.check(warmup, "--warmup", in: 0...OptionChecks.maxSteps, "untimed warm-up steps")
+        try OptionChecks.check(steps, "--steps", in: 1...OptionChecks.maxSteps, "timed iterations")
+        try OptionChecks.check(warmup, "--warmup", in: 0...OptionChecks.maxSteps, "untimed warm-up iterations")
         try OptionChecks.check(top, "--top", in: 0...Int.max, "how many kernels to list")
         try OptionChecks.oneOf(format, "--format", ["text", "json"])
+        try OptionChecks.check(threads, "--threads", in: 1...1024, "OpenMP threads")
+        if op != nil {
+            if let model { throw ValidationError("give a model (\(model)) or --op, not both") }
+            for (given, name) in [(train, "--train"), (batch != nil, "--batch"), (size != nil, "--size")] where given {
+                throw ValidationError("\(name) applies to models, not --op")
+            }
+            try OptionChecks.check(stride, "--stride", in: 1...OpBenchmark.maxExtent, "the convolution's stride")
+            try OptionChecks.oneOf(padding, "--padding", ["same", "valid"])
+            try OptionChecks.oneOf(grad, "--grad", ConvBenchPass.allCases.filter { $0 != .forward }.map(\.rawValue))
+            _ = try opBenchmarks()
+            return
+        }
+        guard let model else { throw ValidationError("give a model name or --op (\(OpBenchmark.ops.joined(separator: " or ")))") }
+        for (given, name) in [(shape, "--shape"), (stride.map(String.init), "--stride"), (padding, "--padding"), (grad, "--grad")] where given != nil {
+            throw ValidationError("\(name) applies to --op, not to a model")
+        }
+        try OptionChecks.batch(batch)
         try OptionChecks.check(size, "--size", in: StylizeCommand.sizes, "the image side in pixels")
-        if ImageZoo.entry(named: model) != nil {
+        if ONNXModelFile.isONNX(model) {
+            if train || batch != nil || size != nil { throw ValidationError("an ONNX model runs forward at its own shapes: use --input-shape, not --train, --batch or --size") }
+        } else if !shapeOptions.inputShape.isEmpty || onnxruntime {
+            throw ValidationError("--input-shape and --onnxruntime apply to ONNX models (MODEL.onnx)")
+        } else if ImageZoo.entry(named: model) != nil {
             if batch != nil && batch != 1 { throw ValidationError("\(model) optimises one image: --batch must be 1 (use --size)") }
         } else if size != nil {
             throw ValidationError("--size applies to image models (\(ImageZoo.entries.map(\.name).joined(separator: ", "))), not \(model); use --batch")
         }
     }
 
+    /// The op benchmarks `--op` asks for: `--shape`, or the peers' shapes.
+    func opBenchmarks() throws -> [OpBenchmark] {
+        guard let op else { return [] }
+        guard OpBenchmark.ops.contains(op) else {
+            throw ValidationError("--op must be \(OpBenchmark.ops.joined(separator: " or ")); got '\(SinterError.excerpt(op, limit: 40))'")
+        }
+        if op != "conv2d" {
+            for (given, name) in [(stride != nil, "--stride"), (padding != nil, "--padding"), (grad != nil, "--grad")] where given {
+                throw ValidationError("\(name) applies to --op conv2d, not \(op)")
+            }
+        }
+        let pass = grad.flatMap(ConvBenchPass.init(rawValue:)) ?? .forward
+        let paddingMode = padding.flatMap(Padding.init(rawValue:)) ?? .same
+        do {
+            return try (shape.map { [$0] } ?? OpBenchmark.defaultShapes[op] ?? []).map {
+                try OpBenchmark.parse(op: op, shape: $0, stride: stride ?? 1, padding: paddingMode, grad: pass)
+            }
+        } catch let SinterError.runtime(message) {
+            throw ValidationError(message)
+        }
+    }
+
     func run() throws {
         do {
-            let batchSize: Int
-            let traced: Graph
-            let imageSide = ImageZoo.entry(named: model).map { size ?? $0.defaultSize }
-            if let image = ImageZoo.entry(named: model) {
-                batchSize = 1
-                traced = try image.trace(size ?? image.defaultSize, train)
+            // libgomp reads OMP_NUM_THREADS once, when the first kernel library loads it: set it
+            // before anything is compiled or loaded. (Only the CLI reads or sets the environment.)
+            if let threads { setenv("OMP_NUM_THREADS", String(threads), 1) }
+            if let model {
+                var bench = ModelBench(model: model, train: train, batch: batch, size: size, steps: steps ?? 20, warmup: warmup, top: top,
+                                       json: format == "json")
+                if ONNXModelFile.isONNX(model) {
+                    let imported = try ONNXModelFile.load(model, shapes: shapeOptions.shapes)
+                    bench.onnx = (imported.graph, imported.weights)
+                    bench.onnxruntime = onnxruntime
+                }
+                try bench.run()
             } else {
-                let entry = try Zoo.entry(named: model)
-                batchSize = batch ?? entry.defaultBatch
-                traced = try entry.trace(batchSize, train)
-            }
-            let (graph, _) = try optimizeGraph(traced)
-            let program = try emitC(graph)
-            // Refuse a graph that cannot fit before the cold compile below spends a minute on it.
-            let memoryLimit = try CompileOptions.fromEnvironment().checkedMemoryLimit()
-            try MemoryGuard.check(program, limit: memoryLimit)
-
-            // Cold: a fresh cache, so the C compiler runs. Cached: the same program again.
-            let coldDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("sinter-bench-\(UUID().uuidString)")
-            defer { try? FileManager.default.removeItem(at: coldDirectory) }
-            let cold = try KernelCache(directory: coldDirectory).compile(program)
-            let executable = try Runtime.compile(program, cache: try KernelCache(directory: coldDirectory), memoryLimit: memoryLimit)
-            let cached = executable.report
-            try executable.initializeParameters(seed: 0)
-
-            var generator = SplitMix64(seed: 1)
-            var inputs: [String: HostTensor] = [:]
-            for slot in program.inputs {
-                let values = (0..<slot.type.count).map { _ in Double(generator.next() >> 11) / Double(1 << 53) }
-                inputs[slot.name] = HostTensor(shape: slot.type.shape, doubles: values).converted(to: slot.type.dtype)
-            }
-            for _ in 0..<warmup { _ = try executable.run(inputs) }
-            var times: [Double] = []
-            for _ in 0..<steps {
-                let start = DispatchTime.now().uptimeNanoseconds
-                _ = try executable.run(inputs)
-                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-            }
-            times.sort()
-            let median = times[times.count / 2], minimum = times[0]
-            let flops = Double(Cost.totalFlops(graph))
-            let slowest = try profileKernels(graph, inputs: inputs)
-            let result: [String: Any] = [
-                "model": model, "train": train, "batch": batchSize, "size": imageSide.map { $0 as Any } ?? NSNull(), "steps": times.count,
-                "compile_cold_s": cold.seconds, "compile_cached_s": cached.seconds, "cache_hit": cached.cacheHit,
-                "median_ms": median, "min_ms": minimum,
-                "images_per_s": Double(batchSize) / (median / 1000),
-                "gflops_per_s": flops / (median / 1000) / 1e9, "gflop_per_step": flops / 1e9,
-                "peak_rss_mb": peakResidentMegabytes(), "arena_bytes": program.arenaBytes,
-                "kernels": program.info.kernels.count,
-                "slowest_kernels": slowest.prefix(top).map { ["kernel": $0.name, "ms": $0.seconds * 1000, "share": $0.share, "ops": $0.ops] },
-            ]
-            if format == "json" {
-                let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
-                print(String(decoding: data, as: UTF8.self))
-            } else {
-                let shape = imageSide.map { "size \($0)x\($0)" } ?? "batch \(batchSize)"
-                let rate = imageSide != nil ? String(format: "%.3g steps/s", 1000 / median)
-                    : String(format: "%.0f images/s", Double(batchSize) / (median / 1000))
-                print(String(format: "%@ %@ %@: median %.2f ms, min %.2f ms per step, %@, %.1f GFLOP/s (%.2f GFLOP/step)",
-                             model, train ? "train" : "forward", shape, median, minimum, rate,
-                             flops / (median / 1000) / 1e9, flops / 1e9))
-                print(String(format: "compile: cold %.2f s, cached %.3f s | peak resident memory %.0f MB | arena %.1f MB | %d kernels",
-                             cold.seconds, cached.seconds, peakResidentMegabytes(), Double(program.arenaBytes) / 1e6,
-                             program.info.kernels.count))
-                print("slowest kernels (profiling build, ms per step):")
-                for kernel in slowest.prefix(top) {
-                    print(String(format: "  %-6@ %8.2f ms  %5.1f%%  %@", kernel.name, kernel.seconds * 1000, kernel.share * 100, kernel.ops))
+                for benchmark in try opBenchmarks() {
+                    try OpBench(benchmark: benchmark, steps: steps, warmup: warmup, json: format == "json").run()
                 }
             }
         } catch {
             throw fail(error)
         }
-    }
-
-    /// Per-kernel time per step from a build with `SINTER_PROFILE` (Docs/abi.md), slowest first.
-    private func profileKernels(_ graph: Graph, inputs: [String: HostTensor]) throws
-        -> [(name: String, seconds: Double, share: Double, ops: String)] {
-        var options = CodegenOptions.fromEnvironment()
-        options.profile = true
-        let program = try emitC(graph, options: options)
-        let executable = try Runtime.compile(program)
-        try executable.initializeParameters(seed: 0)
-        typealias Profile = @convention(c) (UnsafeMutablePointer<UnsafePointer<Double>?>,
-                                            UnsafeMutablePointer<UnsafePointer<UnsafePointer<CChar>?>?>) -> Int32
-        typealias Reset = @convention(c) () -> Void
-        guard let profileSymbol = executable.library.symbol("sinter_profile"),
-              let resetSymbol = executable.library.symbol("sinter_profile_reset") else {
-            throw SinterError.runtime(message: "the profiling build does not export sinter_profile")
-        }
-        _ = try executable.run(inputs)
-        unsafeBitCast(resetSymbol, to: Reset.self)()
-        let runs = max(3, min(steps, 10))
-        for _ in 0..<runs { _ = try executable.run(inputs) }
-        var seconds: UnsafePointer<Double>?
-        var names: UnsafePointer<UnsafePointer<CChar>?>?
-        let count = Int(unsafeBitCast(profileSymbol, to: Profile.self)(&seconds, &names))
-        let opsByName = Dictionary(program.info.kernels.map { ($0.name, $0.ops.joined(separator: "+")) }, uniquingKeysWith: { a, _ in a })
-        var result: [(name: String, seconds: Double, share: Double, ops: String)] = []
-        var total = 0.0
-        for i in 0..<count { total += seconds![i] }
-        for i in 0..<count {
-            let name = String(cString: names![i]!)
-            result.append((name, seconds![i] / Double(runs), total > 0 ? seconds![i] / total : 0, opsByName[name] ?? ""))
-        }
-        return result.sorted { $0.seconds > $1.seconds }
     }
 }

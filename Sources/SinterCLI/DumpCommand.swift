@@ -3,20 +3,24 @@ import Foundation
 import Sinter
 import SinterModels
 
-/// `sinter dump <model>`: everything the compiler did to a model from Graphs/ — the IR as traced
-/// or after any pass (text, dot or json), the kernels fusion made, the memory plan (table and
-/// SVG), the generated C, or a one-object summary. Pass reports go to stderr.
+/// `sinter dump <model|MODEL.onnx>`: everything the compiler did to a model from Graphs/ or an ONNX
+/// file (imported, with its node names as locations) — the IR as traced
+/// or after any pass (text, dot or json), the execution plan (`--after plan`), the kernels fusion
+/// made, the memory plan (table and SVG), the generated C, or a one-object summary. Pass reports
+/// go to stderr.
 struct DumpCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dump",
-        abstract: "Show what the compiler did to a model from Graphs/.",
-        discussion: "Models: \(Zoo.entries.map(\.name).joined(separator: ", ")). Passes: \(PassPipeline().names.joined(separator: ", ")).")
+        abstract: "Show what the compiler did to a model from Graphs/ or an ONNX file.",
+        discussion: "Models: \(Zoo.entries.map(\.name).joined(separator: ", ")). Passes: \(PassPipeline().names.joined(separator: ", ")); "
+            + "'--after plan' prints the execution plan (kernels, strategies, arena offsets; SINTER_STRATEGY=kind:strategy,... forces strategies).")
 
-    @Argument(help: "Model name.") var model: String
+    @Argument(help: "Model name, or an ONNX model file (.onnx).") var model: String
+    @OptionGroup var shapeOptions: ONNXShapeOptions
     @Flag(help: "The whole training step: forward, gradients, optimizer updates.") var train = false
     @Option(parsing: .unconditional, help: "Batch size (default: the model's).") var batch: Int?
     @Option(help: "GAN phase: discriminator or generator (default: generator).") var phase: String?
-    @Option(help: "The graph after this pass, or 'all' for after every pass (default: as traced).") var after: String?
+    @Option(help: "The graph after this pass, 'all' for after every pass, or 'plan' for the execution plan (default: as traced).") var after: String?
     @Option(help: "Graph format: text (IR), dot (Graphviz) or json; with --summary: text or json.") var format: String = "text"
     @Flag(help: "The kernels after fusion: ops fused, FLOPs, bytes moved, source lines.") var kernels = false
     @Flag(help: "The memory plan as a table; the picture goes to --svg.") var memory = false
@@ -39,23 +43,39 @@ struct DumpCommand: ParsableCommand {
         }
     }
 
+    /// The model's graph: traced from Graphs/, or imported from an ONNX file.
+    func graph() throws -> Graph {
+        if ONNXModelFile.isONNX(model) {
+            guard !train, batch == nil, phase == nil else {
+                throw SinterError.runtime(message: "--train, --batch and --phase apply to models from Graphs/, not to an ONNX file (its shapes are its own; see --input-shape)")
+            }
+            return try ONNXModelFile.load(model, shapes: shapeOptions.shapes).graph
+        }
+        guard shapeOptions.inputShape.isEmpty else { throw SinterError.runtime(message: "--input-shape applies to ONNX models only") }
+        let entry = try Zoo.entry(named: model)
+        var trace = entry.trace
+        if let phase {
+            guard let found = entry.phases.first(where: { $0.name == phase }) else {
+                throw SinterError.runtime(message: "\(model) has no phase '\(phase)'"
+                    + (entry.phases.isEmpty ? "" : "; phases: \(entry.phases.map(\.name).joined(separator: ", "))"))
+            }
+            trace = found.trace
+        }
+        let traced = try trace(batch ?? entry.defaultBatch, train)
+        try traced.verify()
+        return traced
+    }
+
     func run() throws {
         do {
             if memory { try PathChecks.outputFile(svg ?? "\(model)-memory.svg", option: "--svg") }
-            let entry = try Zoo.entry(named: model)
-            var trace = entry.trace
-            if let phase {
-                guard let found = entry.phases.first(where: { $0.name == phase }) else {
-                    throw SinterError.runtime(message: "\(model) has no phase '\(phase)'"
-                        + (entry.phases.isEmpty ? "" : "; phases: \(entry.phases.map(\.name).joined(separator: ", "))"))
-                }
-                trace = found.trace
-            }
-            let traced = try trace(batch ?? entry.defaultBatch, train)
-            try traced.verify()
+            let traced = try graph()
             let passNames = PassPipeline().names
-            if let after, after != "all", !passNames.contains(after) {
-                throw SinterError.runtime(message: "unknown pass '\(after)'; passes: \(passNames.joined(separator: ", ")), all")
+            if let after, after != "all", after != "plan", !passNames.contains(after) {
+                throw SinterError.runtime(message: "unknown pass '\(SinterError.excerpt(after, limit: 40))'; passes: \(passNames.joined(separator: ", ")), all, plan")
+            }
+            if after == "plan" && format != "text" {
+                throw SinterError.runtime(message: "--after plan prints text only, not --format \(format)")
             }
             let wantsProgram = kernels || memory || emitC || summary || after != nil
             guard wantsProgram else {
@@ -64,7 +84,9 @@ struct DumpCommand: ParsableCommand {
             }
             let compilation = try compileProgram(traced, options: .fromEnvironment())
             for line in compilation.reportLines { FileHandle.standardError.write("\(line)\n".data(using: .utf8)!) }
-            if let after {
+            if after == "plan" {
+                print(compilation.plan.text, terminator: "")
+            } else if let after {
                 for stage in compilation.stages where after == "all" || stage.report.pass == after {
                     if format == "text" { print("# after \(stage.report.pass): \(stage.report.line)") }
                     print(try render(stage.graph), terminator: "")

@@ -2,15 +2,18 @@ import ArgumentParser
 import Foundation
 import Sinter
 
-/// `sinter run <file.ir> --inputs FILE --out FILE [--cotangents FILE]`: compile and run any IR text
-/// file, like XLA's run-HLO tool. Inputs, params and state are all read from --inputs by name;
-/// with --cotangents (tensors `d<output>`) also writes `grad.<name>` for every input and param.
+/// `sinter run <file.ir|model.onnx> --inputs FILE --out FILE [--weights FILE] [--cotangents FILE]`:
+/// compile and run any IR text file or ONNX model, like XLA's run-HLO tool. Inputs, params and
+/// state are read from --inputs (and --weights) by name; an ONNX model brings its own weights, and
+/// takes its input shapes from the tensors given. With --cotangents (tensors `d<output>`) also
+/// writes `grad.<name>` for every input and param.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "run", abstract: "Compile and run an IR text file on safetensors inputs.")
+        commandName: "run", abstract: "Compile and run an IR text file or an ONNX model on safetensors inputs.")
 
-    @Argument(help: "IR text file (as printed by `sinter dump`).") var file: String
+    @Argument(help: "IR text file (as printed by `sinter dump`), or an ONNX model (.onnx).") var file: String
     @Option(help: "safetensors file with every input, param and state tensor, by name.") var inputs: String
+    @Option(help: "safetensors file of params and state (e.g. written by `sinter import-onnx`), merged with --inputs.") var weights: String?
     @Option(help: "safetensors file to write the outputs to.") var out: String
     @Option(help: "safetensors file with a cotangent `d<output>` per output: also write `grad.<name>` for each input and param.")
     var cotangents: String?
@@ -18,14 +21,26 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let text = try PathChecks.readText(file, option: "FILE", expected: "an IR text file")
+            let onnx = ONNXModelFile.isONNX(file)
+            let text = onnx ? "" : try PathChecks.readText(file, option: "FILE", expected: "an IR text file")
             try PathChecks.inputFile(inputs, option: "--inputs", expected: "a safetensors file")
+            if let weights { try PathChecks.inputFile(weights, option: "--weights", expected: "a safetensors file") }
             if let cotangents { try PathChecks.inputFile(cotangents, option: "--cotangents", expected: "a safetensors file") }
             try PathChecks.outputFile(out, option: "--out")
             checks.apply()
-            var graph = try parseIR(text, file: file)
             var feeds = try Safetensors.read(path: inputs)
             warnNonFinite(feeds, source: inputs)
+            if let weights { feeds.merge(try Safetensors.read(path: weights)) { given, _ in given } }
+            var graph: Graph
+            if onnx {
+                let imported = try ONNXModelFile.load(file, feeds: feeds)
+                graph = imported.graph
+                feeds.merge(imported.weights) { given, _ in given }
+                // Frozen into the graph as constants: no longer inputs.
+                feeds = feeds.filter { !imported.frozenInputs.contains($0.key) }
+            } else {
+                graph = try parseIR(text, file: file)
+            }
             if let cotangents {
                 let (withGradients, cotangentFeeds) = try addVJP(to: graph, cotangentFile: cotangents)
                 graph = withGradients
@@ -38,7 +53,9 @@ struct RunCommand: ParsableCommand {
                                                   report.cacheHit ? "cache hit" : "compiled", report.seconds,
                                                   report.directory).data(using: .utf8)!)
             try executable.loadPersistent(feeds, requireAll: true)
-            let results = try executable.run(feeds)
+            // The file holds params and state too (loaded above); every other name must be an input.
+            let persistent = Set(executable.program.persistent.map(\.name))
+            let results = try executable.run(feeds.filter { !persistent.contains($0.key) })
             try Safetensors.write(results, to: out)
             FileHandle.standardError.write("sinter: wrote \(results.count) tensors to \(out)\n".data(using: .utf8)!)
         } catch {

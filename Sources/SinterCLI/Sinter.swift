@@ -6,7 +6,7 @@ struct SinterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sinter",
         abstract: "Sinter: a deep-learning compiler (Swift DSL -> static graph -> C -> dlopen).",
-        subcommands: [OpsCommand.self, DumpCommand.self, RunCommand.self, TrainCommand.self, EvalCommand.self, BenchCommand.self,
+        subcommands: [OpsCommand.self, DumpCommand.self, RunCommand.self, ImportONNXCommand.self, TrainCommand.self, EvalCommand.self, BenchCommand.self,
                       ExportCommand.self, ImportCommand.self, ConvertWeightsCommand.self, SampleCommand.self, StylizeCommand.self]
     )
 }

@@ -52,18 +52,18 @@ struct StyleTrainingOptions: ParsableArguments {
         return names
     }
 
-    /// The recipe: every crop of --data paired with every style, batch 4 by default (Johnson).
-    func recipe(data: String?, batch: Int?, lr: Double?, seed: UInt64, trainLimit: Int?, testLimit: Int?) throws -> TrainingRecipe {
+    /// The training: every crop of --data paired with every style, batch 4 by default (Johnson).
+    func recipe(data: String?, batch: Int?, lr: Double?, seed: UInt64, trainLimit: Int?, testLimit: Int?) throws -> ZooTraining {
         guard let data else {
-            throw SinterError.runtime(message: "`sinter train style` learns from a folder of content photos: pass --data DIR with .png files (e.g. ../shared/data)")
+            throw SinterError.runtime(message: "`sinter train style` learns from a folder of content photos: pass --data DIR with .png or .jpg files (e.g. ../shared/data)")
         }
         guard !style.isEmpty else { throw SinterError.runtime(message: "`sinter train style` needs --style S.png (repeat it for several styles)") }
         guard let weights else {
             throw SinterError.runtime(message: "`sinter train style` needs --weights VGG19.safetensors (from `sinter convert-weights`)")
         }
         if testLimit != nil { throw SinterError.runtime(message: "--test-limit does not apply to `train style` (it has no test set)") }
-        try PathChecks.inputDirectory(data, option: "--data", expected: "a folder of .png content photos")
-        for image in style { try PathChecks.inputFile(image, option: "--style", expected: "a PNG image") }
+        try PathChecks.inputDirectory(data, option: "--data", expected: "a folder of .png or .jpg content photos")
+        for image in style { try PathChecks.inputFile(image, option: "--style", expected: RasterImage.expected) }
         try PathChecks.inputFile(weights, option: "--weights", expected: "a safetensors file with VGG-19's weights")
 
         var settings = FastStyleSettings()
@@ -79,15 +79,10 @@ struct StyleTrainingOptions: ParsableArguments {
         let side = crop ?? 256
         let crops = try StyleCrops.load(directory: data, crop: side, cropsPerImage: cropsPerImage ?? 8, seed: seed, limit: trainLimit)
         let train = setup.replicated(crops)
-        let family = StepFamily { try model.stepGraph(batch: $0, crop: side) }
-        let phase = TrainingPhase(name: "step", family: family) { setup.feeds(train, $0) }
-        var recipe = TrainingRecipe(train: train, test: nil, phases: [phase], evaluation: nil, feed: { setup.feeds($0, $1) },
-                                    picture: ("step", "stylized", 0...1, true, false), batch: batch ?? 4)
         // The Trainer initialises every param from the seed; VGG-19's then come from the file.
-        recipe.prepare = { trainer in
-            guard let state = trainer.state else { return }
-            try FastStyleSetup.loadVGG(vgg, into: state, path: weights)
-        }
-        return recipe
+        let learner = try Learner(name: "style", phases: [FitPhase("step") { try model.stepGraph(batch: $0, crop: side) }], seed: seed,
+                                  afterInitialization: { try FastStyleSetup.loadVGG(vgg, into: $0, path: weights) })
+        return ZooTraining(learner: learner, train: IndexedDataset(count: train.count) { setup.feeds(train, $0) }, batch: batch ?? 4,
+                           picture: .init(phase: "step", output: "stylized", range: 0...1, input: "content"))
     }
 }

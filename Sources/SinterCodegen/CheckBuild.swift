@@ -70,8 +70,8 @@ public struct CheckTable: Sendable, Equatable {
 }
 
 extension CodegenOptions {
-    /// The options the layout is built with: no fusion in a check-numerics build.
-    var forLayout: CodegenOptions {
+    /// The options the plan is built with: no fusion in a check-numerics build.
+    var forPlan: CodegenOptions {
         var options = self
         if checkNumerics { options.fuse = false }
         return options
@@ -80,15 +80,15 @@ extension CodegenOptions {
 
 /// Writes the checking statements of `sinter_entry` and collects their sites.
 struct CheckEmitter {
-    let layout: Layout
+    let plan: ExecutionPlan
     let options: CodegenOptions
     let recordOffset: Int
     private(set) var sites: [CheckSite] = []
 
-    init(_ layout: Layout, _ options: CodegenOptions) {
-        self.layout = layout
+    init(_ plan: ExecutionPlan, _ options: CodegenOptions) {
+        self.plan = plan
         self.options = options
-        recordOffset = MemoryPlanner.align(layout.arena.bytes)
+        recordOffset = MemoryPlanner.align(plan.arena.bytes)
     }
 
     /// Arena bytes including the record.
@@ -104,13 +104,13 @@ struct CheckEmitter {
     /// Arena buffers a pure kernel writes: its stored nodes, then its scratch.
     private func guardedBuffers(_ kernel: Kernel, scratchOwner: Int?) -> [(key: BufferKey, node: Int)] {
         guard !kernel.isEffect else { return [] }
-        var buffers = layout.arenaWrites(kernel).map { (key: BufferKey.node($0), node: $0) }
+        var buffers = plan.arenaWrites(kernel).map { (key: BufferKey.node($0), node: $0) }
         if let scratchOwner { buffers.append((.scratch(scratchOwner), scratchOwner)) }
-        return buffers.filter { layout.arena.offsets[$0.key] != nil }
+        return buffers.filter { plan.arena.offsets[$0.key] != nil }
     }
 
     private func zones(_ key: BufferKey) -> (before: (Int, Int), after: (Int, Int))? {
-        guard let offset = layout.arena.offsets[key], let request = layout.requests.first(where: { $0.key == key }) else { return nil }
+        guard let offset = plan.arena.offsets[key], let request = plan.requests.first(where: { $0.key == key }) else { return nil }
         return MemoryPlanner.guardZones(offset: offset, bytes: request.bytes, guardBytes: CodegenOptions.guardBytes)
     }
 
@@ -130,12 +130,12 @@ struct CheckEmitter {
     /// Statements after the call: verify the zones (all of them, so every zone is unpoisoned),
     /// then scan what the kernel wrote; return from the entry on the first failure.
     mutating func after(_ kernel: Kernel, scratchOwner: Int?) -> [String] {
-        let graph = layout.graph
+        let graph = plan.graph
         var lines: [String] = []
         if options.checkBounds {
             var checks: [String] = []
             for buffer in guardedBuffers(kernel, scratchOwner: scratchOwner) {
-                guard let zones = zones(buffer.key), let request = layout.requests.first(where: { $0.key == buffer.key }) else { continue }
+                guard let zones = zones(buffer.key), let request = plan.requests.first(where: { $0.key == buffer.key }) else { continue }
                 for (after, zone) in [(false, zones.before), (true, zones.after)] {
                     let isScratch = if case .scratch = buffer.key { true } else { false }
                     let site = addSite(.guardZone(after: after), kernel, node: buffer.node,
@@ -161,17 +161,17 @@ struct CheckEmitter {
     /// Float buffers a kernel wrote, with a C expression of their address: a pure kernel's arena
     /// buffers, an effect's state operands in the parameter block.
     private func writtenFloatBuffers(_ kernel: Kernel) -> [(Int, String)] {
-        let graph = layout.graph
+        let graph = plan.graph
         var result: [(Int, String)] = []
         if kernel.isEffect {
             let node = graph[kernel.result]
             for i in KernelEmitter.writtenOperands(node.op) where i < node.operands.count {
-                let target = layout.root(node.operands[i])
-                if graph[target].type.dtype.isFloat, let offset = layout.paramOffsets[target] { result.append((target, "params + \(offset)")) }
+                let target = plan.root(node.operands[i])
+                if graph[target].type.dtype.isFloat, let offset = plan.paramOffsets[target] { result.append((target, "params + \(offset)")) }
             }
         } else {
-            for id in layout.arenaWrites(kernel) where graph[id].type.dtype.isFloat {
-                if let offset = layout.arena.offsets[.node(id)] { result.append((id, "arena + \(offset)")) }
+            for id in plan.arenaWrites(kernel) where graph[id].type.dtype.isFloat {
+                if let offset = plan.arena.offsets[.node(id)] { result.append((id, "arena + \(offset)")) }
             }
         }
         return result
@@ -179,7 +179,7 @@ struct CheckEmitter {
 
     /// `'name'` for a named source or output, else `%id`.
     private func tensorName(_ id: Int) -> String {
-        let graph = layout.graph
+        let graph = plan.graph
         if let name = graph[id].sourceName { return "'\(name)'" }
         if let output = graph.outputs.first(where: { $0.node == id }) { return "%\(id) (output '\(output.name)')" }
         return "%\(id)"
@@ -187,7 +187,7 @@ struct CheckEmitter {
 
     private mutating func addSite(_ kind: CheckSite.Kind, _ kernel: Kernel, node: Int, tensor: String, type: TensorType?,
                                   bytes: Int, op: String? = nil, location: SourceLocation? = nil) -> Int {
-        let graph = layout.graph
+        let graph = plan.graph
         let main = graph[kernel.main ?? kernel.result]
         let ops = kernel.nodes.map { graph[$0].op.rawValue }
         sites.append(CheckSite(kind: kind, kernel: kernel.name, kernelOps: ops.joined(separator: "+"), node: node,

@@ -9,6 +9,9 @@ public struct CompileInfo: Sendable {
     public var fusionLine = ""
     /// One line per fusion decision: what was fused into what and why, or why it was refused.
     public var fusionDecisions: [String] = []
+    /// One line per kernel, in execution order: the strategy chosen and why
+    /// (`conv2d %17: gemm-window, the only conv2d strategy`; StrategyRegistry.swift).
+    public var strategyDecisions: [String] = []
     /// The arena plan.
     public var memory = MemoryReport()
 
@@ -28,8 +31,11 @@ public struct KernelInfo: Sendable, Equatable {
     /// Distinct source lines (`File.swift:12`) of the nodes.
     public var locations: [String]
     public var isEffect: Bool
+    /// The strategy that computes it (`gemm-window`).
+    public var strategy: String
 
-    public init(name: String, nodes: [Int], ops: [String], flops: Int, bytes: Int, locations: [String], isEffect: Bool) {
+    public init(name: String, nodes: [Int], ops: [String], flops: Int, bytes: Int, locations: [String], isEffect: Bool,
+                strategy: String = "") {
         self.name = name
         self.nodes = nodes
         self.ops = ops
@@ -37,6 +43,7 @@ public struct KernelInfo: Sendable, Equatable {
         self.bytes = bytes
         self.locations = locations
         self.isEffect = isEffect
+        self.strategy = strategy
     }
 }
 

@@ -30,6 +30,32 @@ enum ConvKernels {
                         sh: strides[0], sw: strides[1], top: pads[0], left: pads[2])
     }
 
+    /// Multiply-adds over the clipped windows (taps on padding skipped): what gemm-window computes
+    /// for the convolution and for each of its gradients, the unit of the convolutions' cost rule.
+    static func clippedWork(_ g: Geometry) -> Int {
+        func taps(_ outputs: Int, _ kernel: Int, _ stride: Int, _ pad: Int, _ size: Int) -> Int {
+            (0..<outputs).reduce(0) { sum, i in sum + (0..<kernel).filter { (0..<size).contains(i * stride + $0 - pad) }.count }
+        }
+        return workCount(g.n, taps(g.oh, g.kh, g.sh, g.top, g.h), taps(g.ow, g.kw, g.sw, g.left, g.w), g.ci, g.co)
+    }
+
+    /// The geometry of a conv2d, conv2d_input_grad or conv2d_filter_grad node: x, w and y are
+    /// the forward convolution's input, kernel and output, whichever of them the node computes.
+    static func geometry(_ graph: Graph, _ node: Node) throws -> Geometry {
+        let a = graph[node.operands[0]].type.shape, b = graph[node.operands[1]].type.shape, r = node.type.shape
+        switch node.op {
+        case .conv2dInputGrad: return try geometry(x: r, w: b, y: a, attrs: node.attrs)
+        case .conv2dFilterGrad: return try geometry(x: a, w: r, y: b, attrs: node.attrs)
+        default: return try geometry(x: a, w: b, y: r, attrs: node.attrs)
+        }
+    }
+
+    /// The plan's geometry of the kernel `ctx` writes.
+    private static func planned(_ ctx: KernelContext) throws -> Geometry {
+        guard case let .conv(g) = ctx.geometry else { throw ctx.missingGeometry("convolution") }
+        return g
+    }
+
     static func requireFloat(_ ctx: KernelContext) throws {
         guard ctx.dtype.isFloat else {
             throw SinterError.verify(message: "C emitter: \(ctx.node.op.rawValue) on \(ctx.dtype) is not supported (%\(ctx.id) @ \(ctx.node.location))")
@@ -43,7 +69,7 @@ enum ConvKernels {
     /// (contiguous in both x and w), N = co (contiguous in w and y).
     static func emitForward(_ ctx: KernelContext, _ w: inout CWriter) throws {
         try requireFloat(ctx)
-        let g = try geometry(x: ctx.operandType(0).shape, w: ctx.operandType(1).shape, y: ctx.type.shape, attrs: ctx.attrs)
+        let g = try planned(ctx)
         // Column groups: consecutive j with the same valid tap range [cLo, cHi).
         var groups: [(j0: Int, j1: Int, cLo: Int, cHi: Int)] = []
         for j in 0..<g.ow {
@@ -81,10 +107,6 @@ enum ConvKernels {
 
     // MARK: conv2d_input_grad
 
-    static func inputGradScratchBytes(_ graph: Graph, _ node: Node) -> Int {
-        graph[node.operands[1]].type.byteSize
-    }
-
     /// dx[b,h,wc,ch] = sum over (i, j, o) with h = i*sh+a-top, wc = j*sw+c-left of
     /// dy[b,i,j,o] * w[a,c,ch,o], computed as a gather so each dx row is owned by one thread.
     /// w is first transposed to [kh,kw,co,ci] in scratch so gemm B rows (over ch) are contiguous.
@@ -92,7 +114,7 @@ enum ConvKernels {
     /// K = (i: a steps by -sh) x (j: c steps by -sw) x (o).
     static func emitInputGrad(_ ctx: KernelContext, _ w: inout CWriter) throws {
         try requireFloat(ctx)
-        let g = try geometry(x: ctx.type.shape, w: ctx.operandType(1).shape, y: ctx.operandType(0).shape, attrs: ctx.attrs)
+        let g = try planned(ctx)
         let t = ctx.t
         w.line("\(t) *wt = (\(t) *)scratch; /* w as [kh, kw, co, ci] */")
         w.loop("tap", g.kh * g.kw) { w in
@@ -152,7 +174,7 @@ enum ConvKernels {
     /// Parallel over taps x blocks of input channels.
     static func emitFilterGrad(_ ctx: KernelContext, _ w: inout CWriter) throws {
         try requireFloat(ctx)
-        let g = try geometry(x: ctx.operandType(0).shape, w: ctx.type.shape, y: ctx.operandType(1).shape, attrs: ctx.attrs)
+        let g = try planned(ctx)
         let taps = g.kh * g.kw
         var blocks = max(1, min(ceilDiv(g.ci, 6), ceilDiv(16, taps)))
         var mb = ceilDiv(g.ci, blocks)
@@ -176,6 +198,32 @@ enum ConvKernels {
             w.line("sinter_gemm_\(s)(mn, \(g.co), &kd, \(ctx.x(0)) + xoff + m0, 1, \(ctx.x(1)) + (i_lo * \(g.ow) + j_lo) * \(g.co), "
                    + "\(ctx.out) + tap * \(g.ci * g.co) + m0 * \(g.co), \(g.co), 0);")
             try ctx.hooks.tile?(&w, Tile(dims: [.at("a"), .at("c"), .range(start: "m0", count: "mn"), .range(start: "0", count: "\(g.co)")]))
+        }
+    }
+}
+
+/// `conv2d:gemm-window` (and the two gradients): the window-as-reduction GEMM calls above.
+struct GemmWindowConvStrategy: KernelStrategy {
+    let kind: KernelKind
+    var name: String { "gemm-window" }
+
+    init(_ kind: KernelKind) { self.kind = kind }
+
+    func assess(_ kernel: StrategyInput) -> StrategyFit {
+        guard case let .conv(g) = kernel.geometry else { return .cannot("has no convolution geometry") }
+        return .fits(cost: Double(ConvKernels.clippedWork(g)), basis: "multiply-adds of the clipped windows")
+    }
+
+    /// conv2d_input_grad copies w, transposed, into scratch.
+    func scratchBytes(_ kernel: StrategyInput) -> Int {
+        kind == .conv2dInputGrad ? kernel.graph[kernel.node.operands[1]].type.byteSize : 0
+    }
+
+    func emit(_ ctx: KernelContext, _ w: inout CWriter) throws {
+        switch kind {
+        case .conv2dInputGrad: try ConvKernels.emitInputGrad(ctx, &w)
+        case .conv2dFilterGrad: try ConvKernels.emitFilterGrad(ctx, &w)
+        default: try ConvKernels.emitForward(ctx, &w)
         }
     }
 }

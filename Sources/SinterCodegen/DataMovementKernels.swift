@@ -105,3 +105,11 @@ enum DataMovementKernels {
         level(0, &w, yOff: "0", xOff: "0")
     }
 }
+
+/// `data_movement:strided-copy`: the copies above.
+struct StridedCopyStrategy: KernelStrategy {
+    var kind: KernelKind { .dataMovement }
+    var name: String { "strided-copy" }
+
+    func emit(_ ctx: KernelContext, _ w: inout CWriter) throws { try DataMovementKernels.emit(ctx, &w) }
+}

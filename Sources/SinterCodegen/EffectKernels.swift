@@ -80,3 +80,11 @@ enum EffectKernels {
         }
     }
 }
+
+/// `effect:in-place-update`: the state updates above, written in place.
+struct InPlaceUpdateStrategy: KernelStrategy {
+    var kind: KernelKind { .effect }
+    var name: String { "in-place-update" }
+
+    func emit(_ ctx: KernelContext, _ w: inout CWriter) throws { try EffectKernels.emit(ctx, &w) }
+}

@@ -31,6 +31,7 @@ public enum ElementwiseExpr {
             guard dtype.isFloat else { throw SinterError.verify(message: "\(op.rawValue) needs a floating-point type, got \(dtype)") }
             let a = x[0]
             switch op {
+            case .stopGradient: return a
             case .neg: return "(-(\(a)))"
             case .exp: return "\(m("exp"))(\(a))"
             case .log: return "\(m("log"))(\(a))"
@@ -144,5 +145,18 @@ enum ElementwiseKernels {
             }
         }
         if let failure { throw failure }
+    }
+}
+
+/// `loop:loop-nest`: one pass over the index space (a coalesced LoopNest): a constant fill, one
+/// elementwise or broadcast node, or a fused loop as FusedEmitter builds it (`ctx.hooks.loop`).
+struct LoopNestStrategy: KernelStrategy {
+    var kind: KernelKind { .loop }
+    var name: String { "loop-nest" }
+
+    func emit(_ ctx: KernelContext, _ w: inout CWriter) throws {
+        if let loop = ctx.hooks.loop { return try loop(&w) }
+        if ctx.node.op == .constant { return ElementwiseKernels.emitConstant(ctx, &w) }
+        try ElementwiseKernels.emitElementwise(ctx, &w)
     }
 }

@@ -12,7 +12,7 @@ struct Tile {
 }
 
 /// Fused work around a main op, called by its emitter (ReductionKernels, ConvKernels,
-/// MatmulKernels). All nil for an unfused kernel.
+/// MatmulKernels), or a whole fused loop (LoopNest). All nil for an unfused kernel.
 struct FusionHooks {
     /// Prologue: emits the statements computing the reduction's operand at flat index `index`
     /// (and storing prologue nodes other kernels read); returns the value's C expression.
@@ -21,6 +21,8 @@ struct FusionHooks {
     var store: ((inout CWriter, String, String) throws -> Void)?
     /// Anchor epilogue: the tile is in `out`; apply the epilogue while it is in cache.
     var tile: ((inout CWriter, Tile) throws -> Void)?
+    /// A fused elementwise loop (no main op): emits the whole loop.
+    var loop: ((inout CWriter) throws -> Void)?
 }
 
 /// Emits a kernel of several nodes (or, with fusion on, any elementwise loop): its signature
@@ -29,6 +31,7 @@ struct FusionHooks {
 /// written after every read of element i (what in-place reuse relies on).
 struct FusedEmitter {
     let facts: FusionFacts
+    let planned: PlannedKernel
     let kernel: Kernel
     let geometry: GroupGeometry
     let members: Set<Int>
@@ -36,44 +39,39 @@ struct FusedEmitter {
     let leaves: [Int]
     private var graph: Graph { facts.graph }
 
-    init(_ facts: FusionFacts, _ kernel: Kernel) throws {
+    init(_ facts: FusionFacts, _ planned: PlannedKernel) throws {
+        guard let geometry = planned.group else {
+            throw SinterError.verify(message: "fusion: \(planned.name) has no group geometry")
+        }
         self.facts = facts
-        self.kernel = kernel
+        self.planned = planned
+        self.geometry = geometry
+        kernel = planned.kernel
         members = Set(kernel.nodes)
-        let stored = Set(kernel.stored)
-        switch GroupGeometry.analyze(facts, members: members, main: kernel.main, stored: { stored.contains($0) ? "stored" : nil }) {
-        case let .success(geometry): self.geometry = geometry
-        case let .failure(refusal): throw SinterError.verify(message: "fusion: \(kernel.name) is not a legal group: \(refusal.reason)")
-        }
-        var leaves = Set<Int>()
-        for m in kernel.nodes {
-            for o in facts.graph[m].operands {
-                let b = facts.base(o)
-                if members.contains(b) || (m != kernel.main && facts.isConstant(b)) { continue }
-                leaves.insert(b)
-            }
-        }
-        self.leaves = leaves.sorted()
+        leaves = planned.reads
     }
 
-    /// Nodes whose pointers the entry passes, in parameter order.
-    var arguments: [Int] { kernel.stored + leaves }
-
-    func function(inPlace: Set<Int>, scratchBytes: Int) throws -> [String] {
+    func function(inPlace: Set<Int>) throws -> [String] {
         var params: [String] = []
         for s in kernel.stored {
             params.append("\(graph[s].type.dtype.cType) *\(inPlace.contains(s) ? "" : "restrict ")y\(s)")
         }
         for b in leaves { params.append("const \(graph[b].type.dtype.cType) *x\(b)") }
-        if scratchBytes > 0 { params.append("uint8_t *restrict scratch") }
+        if planned.scratchBytes > 0 { params.append("uint8_t *restrict scratch") }
         var w = CWriter()
         let summary = kernel.nodes.map { "%\($0) \(graph[$0].op.rawValue)" }.joined(separator: " + ")
         w.line("/* \(kernel.name): \(summary.replacingOccurrences(of: "*/", with: "* /")) (fused, Docs/fusion.md)")
         for m in kernel.nodes { w.line("   \(describe(m, graph[m]))") }
         w.line("   stored: \(kernel.stored.map { "%\($0)" }.joined(separator: ", ")) */")
         try w.block("static void \(kernel.name)(\(params.joined(separator: ", ")))") { w in
-            guard let main = kernel.main else { return try emitLoop(&w) }
-            var ctx = KernelContext(graph: graph, id: main, operandNames: graph[main].operands.map { o -> String? in
+            guard let main = kernel.main else {
+                // A fused elementwise loop: the loop strategy runs the whole loop this emitter builds.
+                var ctx = KernelContext(graph: graph, id: kernel.result, planned: planned,
+                                        operandNames: graph[kernel.result].operands.map { "x\(facts.base($0))" })
+                ctx.hooks.loop = { w in try self.emitLoop(&w) }
+                return try planned.strategy.emit(ctx, &w)
+            }
+            var ctx = KernelContext(graph: graph, id: main, planned: planned, operandNames: graph[main].operands.map { o -> String? in
                 let b = facts.base(o)
                 return members.contains(b) ? "x_fused" : "x\(b)"
             })
@@ -86,7 +84,7 @@ struct FusedEmitter {
                 if !geometry.members(in: .prologue).isEmpty { ctx.hooks.load = { w, index in try self.emitLoad(&w, index) } }
                 if !geometry.members(in: .output).isEmpty { ctx.hooks.store = { w, index, value in try self.emitStore(&w, index, value) } }
             }
-            try KernelEmitter.emitBody(ctx, &w)
+            try planned.strategy.emit(ctx, &w)
         }
         return w.lines
     }

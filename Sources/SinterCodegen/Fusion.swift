@@ -33,8 +33,9 @@ struct FusionPlanner {
         }
     }
 
-    /// Plans every group; returns them in a valid execution order with the decision log.
-    mutating func run() -> (kernels: [Kernel], decisions: [(node: Int, line: String)], refused: Int) {
+    /// Plans every group; returns them in a valid execution order, each with its geometry (the
+    /// one analysis the fused emitter uses), and the decision log.
+    mutating func run() -> (kernels: [FusedGroup], decisions: [(node: Int, line: String)], refused: Int) {
         for n in FusionPlanner.valueNodes(facts).reversed() { place(n) }
         return finish()
     }
@@ -133,8 +134,11 @@ struct FusionPlanner {
     private func name(_ g: Int) -> Int { groups[g].main ?? groups[g].members.max()! }
 
     /// Kernels in dependency order (ties: the group whose last node comes first) and the log.
-    private func finish() -> (kernels: [Kernel], decisions: [(node: Int, line: String)], refused: Int) {
-        var kernels: [Kernel] = []
+    private func finish() -> (kernels: [FusedGroup], decisions: [(node: Int, line: String)], refused: Int) {
+        let geometries = groups.indices.map { g in
+            GroupGeometry.analyze(facts, members: groups[g].members, main: groups[g].main) { self.storedBecause($0, in: g) }
+        }
+        var kernels: [FusedGroup] = []
         var predecessors = [Set<Int>](repeating: [], count: groups.count)
         for (g, group) in groups.enumerated() {
             for m in group.members {
@@ -159,13 +163,13 @@ struct FusionPlanner {
                 stored.append(main)
                 stored.sort()
             }
-            kernels.append(Kernel(nodes: nodes, stored: stored, main: group.main))
+            kernels.append(FusedGroup(kernel: Kernel(nodes: nodes, stored: stored, main: group.main), geometry: geometries[g]))
         }
 
         var decisions: [(node: Int, line: String)] = []
         for (g, group) in groups.enumerated() where group.members.count > 1 {
             let kernel = "k\(name(g))"
-            let geometry = try? GroupGeometry.analyze(facts, members: group.members, main: group.main) { self.storedBecause($0, in: g) }.get()
+            let geometry = try? geometries[g].get()
             for m in group.members.sorted() where m != group.main && !(group.main == nil && m == name(g)) {
                 var line = "fused %\(m) \(graph[m].op.rawValue) into \(kernel)"
                 if let main = group.main {
@@ -204,4 +208,11 @@ struct FusionPlanner {
         if facts.effectRead.contains(m) { parts.append("read by an effect") }
         return parts.joined(separator: ", ")
     }
+}
+
+/// One kernel the fusion pass planned, with the analysis of where its members are evaluated
+/// (the failure is kept for the error the plan raises if the kernel turns out not to be legal).
+struct FusedGroup {
+    var kernel: Kernel
+    var geometry: Result<GroupGeometry, FusionRefusal>
 }

@@ -39,6 +39,8 @@ public struct Kernel: Sendable, Equatable {
 struct KernelContext {
     let graph: Graph
     let id: Int
+    /// The kernel as planned: its geometry and scratch (PlannedKernel.swift).
+    let planned: PlannedKernel
     /// C names of the operand pointers, `nil` for a constant operand that is inlined as a literal.
     let operandNames: [String?]
     /// Name of the result pointer (`y`; a fused kernel's anchor writes into a stored member).
@@ -49,6 +51,8 @@ struct KernelContext {
     var hooks = FusionHooks()
 
     var node: Node { graph[id] }
+    /// The sizes the kernel is specialised to, computed when the plan was built.
+    var geometry: KernelGeometry { planned.geometry }
     var type: TensorType { node.type }
     var dtype: DType { node.type.dtype }
     /// C element type of the result.
@@ -56,6 +60,12 @@ struct KernelContext {
     var attrs: Attributes { node.attrs }
 
     func operandType(_ i: Int) -> TensorType { graph[node.operands[i]].type }
+
+    /// The error when the plan holds another geometry than the emitter of `what` needs (a bug:
+    /// the plan computes the geometry from the same kind that picks the emitter).
+    func missingGeometry(_ what: String) -> SinterError {
+        .verify(message: "C emitter: %\(id) \(node.op.rawValue) was planned without a \(what) geometry")
+    }
 
     /// Pointer name of operand i (it must not be an inlined constant).
     func x(_ i: Int) -> String { operandNames[i] ?? "x\(i)" }
@@ -71,42 +81,9 @@ struct KernelContext {
 }
 
 enum KernelEmitter {
-    /// Scratch bytes the kernel of node `id` needs in the arena (0 for most ops).
-    static func scratchBytes(_ graph: Graph, _ id: Int) -> Int {
-        let node = graph[id]
-        switch node.op {
-        case .matmul: return MatmulKernels.scratchBytes(graph, node)
-        case .conv2dInputGrad: return ConvKernels.inputGradScratchBytes(graph, node)
-        default: return 0
-        }
-    }
-
     /// Whether this consumer op can read a constant operand as an inline literal.
     static func inlinesConstants(_ op: Op) -> Bool {
         op.isElementwise || op == .broadcastTo
-    }
-
-    /// Writes the body of node `id`'s kernel.
-    static func emitBody(_ ctx: KernelContext, _ w: inout CWriter) throws {
-        let op = ctx.node.op
-        switch op {
-        case .constant: ElementwiseKernels.emitConstant(ctx, &w)
-        case _ where op.isElementwise, .broadcastTo: try ElementwiseKernels.emitElementwise(ctx, &w)
-        case .reduceSum, .reduceMean, .reduceMax: try ReductionKernels.emit(ctx, &w)
-        case .transpose, .slice, .reverse, .concat, .pad, .reshape: try DataMovementKernels.emit(ctx, &w)
-        case .matmul: try MatmulKernels.emit(ctx, &w)
-        case .conv2d: try ConvKernels.emitForward(ctx, &w)
-        case .conv2dInputGrad: try ConvKernels.emitInputGrad(ctx, &w)
-        case .conv2dFilterGrad: try ConvKernels.emitFilterGrad(ctx, &w)
-        case .maxPool, .maxPoolGrad, .avgPool, .avgPoolGrad: try PoolKernels.emit(ctx, &w)
-        case .resizeBilinear, .resizeBilinearGrad: try ResizeKernels.emit(ctx, &w)
-        case .randomNormal, .randomUniform: try RandomKernels.emit(ctx, &w)
-        case .assign, .adamUpdate, .rmspropUpdate, .sgdUpdate: try EffectKernels.emit(ctx, &w)
-        case .input, .param, .state:
-            throw SinterError.verify(message: "%\(ctx.id) \(op.rawValue) has no kernel")
-        default:
-            throw SinterError.verify(message: "C emitter: no kernel for op \(op.rawValue) (%\(ctx.id) @ \(ctx.node.location))")
-        }
     }
 
     /// Operand positions an effect writes (its state slots).
@@ -122,7 +99,8 @@ enum KernelEmitter {
     /// The whole C function of a one-node kernel: comment, signature, body.
     /// `inPlace`: the memory plan gives the result the bytes of an operand (elementwise kernels
     /// only), so `y` must not be `restrict`.
-    static func emitFunction(_ kernel: Kernel, graph: Graph, inlined: Set<Int>, scratchBytes: Int, inPlace: Bool = false) throws -> [String] {
+    static func emitFunction(_ planned: PlannedKernel, plan: ExecutionPlan, inPlace: Bool = false) throws -> [String] {
+        let kernel = planned.kernel, graph = plan.graph, inlined = plan.inlined
         let id = kernel.result
         let node = graph[id]
         var names: [String?] = []
@@ -141,13 +119,13 @@ enum KernelEmitter {
             let ctype = graph[operand].type.dtype.cType
             params.append(written.contains(i) ? "\(ctype) *restrict \(name)" : "const \(ctype) *\(name)")
         }
-        if scratchBytes > 0 { params.append("uint8_t *restrict scratch") }
+        if planned.scratchBytes > 0 { params.append("uint8_t *restrict scratch") }
         if params.isEmpty { params.append("void") }
-        let ctx = KernelContext(graph: graph, id: id, operandNames: names)
+        let ctx = KernelContext(graph: graph, id: id, planned: planned, operandNames: names)
         var w = CWriter()
         w.line("/* \(describe(id, node)) */")
         try w.block("static void \(kernel.name)(\(params.joined(separator: ", ")))") { w in
-            try emitBody(ctx, &w)
+            try planned.strategy.emit(ctx, &w)
         }
         return w.lines
     }

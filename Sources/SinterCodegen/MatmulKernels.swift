@@ -1,11 +1,13 @@
 import SinterIR
 
-/// matmul(a, b) {transpose_a, transpose_b}, rank 2 or batched rank 3, through `sinter_gemm_*`
-/// (Codegen/sinter_gemm.h). The gemm reads B rows contiguously, so a transposed b is first
-/// copied into scratch as [batch, K, N]; a transposed a is just read with other strides.
-/// Parallel over (batch, blocks of 48 rows of the result); each result element is one reduction
-/// over k in ascending order. A fused epilogue (`ctx.hooks.tile`) runs on each block of rows
-/// right after its GEMM.
+/// matmul(a, b) {transpose_a, transpose_b}, rank 2 or batched rank 3. Two strategies:
+/// - `gemm` (floats): through `sinter_gemm_*` (Codegen/sinter_gemm.h). The gemm reads B rows
+///   contiguously, so a transposed b is first copied into scratch as [batch, K, N]; a transposed
+///   a is just read with other strides. Parallel over (batch, blocks of 48 rows of the result);
+///   each result element is one reduction over k in ascending order. A fused epilogue
+///   (`ctx.hooks.tile`) runs on each block of rows right after its GEMM.
+/// - `loops` (any dtype; the only one for integers): plain loops, one scalar multiply-add per
+///   term, k ascending; a fused epilogue runs on each batch's result.
 enum MatmulKernels {
     struct Dims { var batch: Int; var m: Int; var n: Int; var k: Int; var ta: Bool; var tb: Bool }
 
@@ -19,18 +21,17 @@ enum MatmulKernels {
         return Dims(batch: batch, m: m, n: n, k: k, ta: ta, tb: tb)
     }
 
-    static func scratchBytes(_ graph: Graph, _ node: Node) -> Int {
-        let d = dims(graph, node)
-        guard d.tb, node.type.dtype.isFloat else { return 0 }
-        return d.batch * d.k * d.n * node.type.dtype.byteSize
+    /// The plan's dims of the matmul `ctx` writes.
+    static func planned(_ ctx: KernelContext) throws -> Dims {
+        guard case let .matmul(d) = ctx.geometry else { throw ctx.missingGeometry("matmul") }
+        return d
     }
 
-    static func emit(_ ctx: KernelContext, _ w: inout CWriter) throws {
-        let d = dims(ctx.graph, ctx.node)
+    static func emitGemm(_ ctx: KernelContext, _ w: inout CWriter) throws {
+        let d = try planned(ctx)
         let t = ctx.t
         guard ctx.dtype.isFloat else {
-            emitNaive(ctx, d, &w)
-            return
+            throw SinterError.verify(message: "C emitter: the gemm matmul needs f32 or f64, not \(ctx.dtype) (%\(ctx.id) @ \(ctx.node.location))")
         }
         var bName = ctx.x(1)
         if d.tb {
@@ -62,11 +63,12 @@ enum MatmulKernels {
         }
     }
 
-    /// Integer matmul: plain loops.
-    private static func emitNaive(_ ctx: KernelContext, _ d: Dims, _ w: inout CWriter) {
+    /// Plain loops (integers, or a forced `loops` strategy).
+    static func emitLoops(_ ctx: KernelContext, _ w: inout CWriter) throws {
+        let d = try planned(ctx)
         let aIndex = d.ta ? "kk * \(d.m) + mm" : "mm * \(d.k) + kk"
         let bIndex = d.tb ? "nn * \(d.k) + kk" : "kk * \(d.n) + nn"
-        w.loop("bb", d.batch) { w in
+        try w.loop("bb", d.batch) { w in
             w.loop("mm", d.m) { w in
                 w.loop("nn", d.n) { w in
                     w.line("\(ctx.t) acc = 0;")
@@ -76,6 +78,47 @@ enum MatmulKernels {
                     w.line("\(ctx.out)[(bb * \(d.m) + mm) * \(d.n) + nn] = acc;")
                 }
             }
+            let rows: [Tile.Dim] = [.range(start: "0", count: "\(d.m)"), .range(start: "0", count: "\(d.n)")]
+            try ctx.hooks.tile?(&w, Tile(dims: (ctx.type.rank == 3 ? [.at("bb")] : []) + rows))
         }
     }
+}
+
+/// The matmul cost rule counts multiply-add instructions: `loops` issues one per term of the
+/// sum, `gemm` a vector of them (`costLanes` wide; the packing of a transposed b is not counted).
+private func matmulTerms(_ kernel: StrategyInput) -> Int? {
+    guard case let .matmul(d) = kernel.geometry else { return nil }
+    return workCount(d.batch, d.m, d.n, d.k)
+}
+
+/// `matmul:gemm`: register-tiled `sinter_gemm_*` (floats only).
+struct GemmMatmulStrategy: KernelStrategy {
+    var kind: KernelKind { .matmul }
+    var name: String { "gemm" }
+
+    func assess(_ kernel: StrategyInput) -> StrategyFit {
+        let dtype = kernel.node.type.dtype
+        guard dtype.isFloat, let terms = matmulTerms(kernel) else { return .cannot("needs f32 or f64, not \(dtype)") }
+        let lanes = costLanes(dtype)
+        return .fits(cost: Double(terms) / Double(lanes), basis: "multiply-adds in \(lanes)-lane \(dtype) vectors")
+    }
+
+    func scratchBytes(_ kernel: StrategyInput) -> Int {
+        guard case let .matmul(d) = kernel.geometry, d.tb, kernel.node.type.dtype.isFloat else { return 0 }
+        return d.batch * d.k * d.n * kernel.node.type.dtype.byteSize
+    }
+
+    func emit(_ ctx: KernelContext, _ w: inout CWriter) throws { try MatmulKernels.emitGemm(ctx, &w) }
+}
+
+/// `matmul:loops`: plain scalar loops (any dtype).
+struct LoopsMatmulStrategy: KernelStrategy {
+    var kind: KernelKind { .matmul }
+    var name: String { "loops" }
+
+    func assess(_ kernel: StrategyInput) -> StrategyFit {
+        .fits(cost: Double(matmulTerms(kernel) ?? 0), basis: "one scalar multiply-add per term")
+    }
+
+    func emit(_ ctx: KernelContext, _ w: inout CWriter) throws { try MatmulKernels.emitLoops(ctx, &w) }
 }

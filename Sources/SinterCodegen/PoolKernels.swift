@@ -125,3 +125,11 @@ enum PoolKernels {
         }
     }
 }
+
+/// `pool:clipped-window`: the window loops above, windows clipped to the input.
+struct ClippedWindowPoolStrategy: KernelStrategy {
+    var kind: KernelKind { .pool }
+    var name: String { "clipped-window" }
+
+    func emit(_ ctx: KernelContext, _ w: inout CWriter) throws { try PoolKernels.emit(ctx, &w) }
+}

@@ -24,3 +24,11 @@ enum RandomKernels {
         }
     }
 }
+
+/// `random:philox`: counter-based Philox-4x32-10 streams.
+struct PhiloxRandomStrategy: KernelStrategy {
+    var kind: KernelKind { .random }
+    var name: String { "philox" }
+
+    func emit(_ ctx: KernelContext, _ w: inout CWriter) throws { try RandomKernels.emit(ctx, &w) }
+}

@@ -17,15 +17,43 @@ import SinterIR
 /// (`ctx.hooks.store`). A prologue summed with `sinter_sum_*` goes through a stack block of
 /// 4096 values and `sinter_sum_block_*`, which is exactly the order `sinter_sum_*` uses.
 enum ReductionKernels {
-    private struct Group { var reduced: Bool; var size: Int; var stride: Int }
+    struct Group { var reduced: Bool; var size: Int; var stride: Int }
+
+    /// What a reduction loops over: its input, the axes it reduces (normalised), and the input's
+    /// dimensions grouped into runs of reduced and kept axes.
+    struct Geometry {
+        var input: TensorType
+        var axes: [Int]
+        var groups: [Group]
+        /// Elements summed into each result element.
+        var reducedCount: Int { axes.reduce(1) { $0 * input.shape[$1] } }
+    }
+
+    static func geometry(_ graph: Graph, _ node: Node) throws -> Geometry {
+        let input = graph[node.operands[0]].type
+        let axes = try ShapeInference.normalizedAxes(try node.attrs.ints("axes"), rank: input.rank)
+        // Group the input axes: size-1 axes dropped, neighbours of one kind merged.
+        let strides = rowMajorStrides(input.shape)
+        var groups: [Group] = []
+        for d in input.shape.indices where input.shape[d] != 1 {
+            let reduced = axes.contains(d)
+            if let last = groups.last, last.reduced == reduced {
+                groups[groups.count - 1].size *= input.shape[d]
+                groups[groups.count - 1].stride = strides[d]
+            } else {
+                groups.append(Group(reduced: reduced, size: input.shape[d], stride: strides[d]))
+            }
+        }
+        return Geometry(input: input, axes: axes, groups: groups)
+    }
 
     static func emit(_ ctx: KernelContext, _ w: inout CWriter) throws {
-        let input = ctx.operandType(0)
-        let axes = try ShapeInference.normalizedAxes(try ctx.attrs.ints("axes"), rank: input.rank)
+        guard case let .reduction(geometry) = ctx.geometry else { throw ctx.missingGeometry("reduction") }
+        let groups = geometry.groups
         let op = ctx.node.op
         let x = ctx.x(0)
         let t = ctx.t
-        let reducedCount = axes.reduce(1) { $0 * input.shape[$1] }
+        let reducedCount = geometry.reducedCount
         let outCount = ctx.type.count
         let isMax = op == .reduceMax
         // reduce_max propagates NaN (TF's MaxReducer<PropagateNaN>): a NaN element always wins.
@@ -45,18 +73,6 @@ enum ReductionKernels {
             if let hook = ctx.hooks.store { try hook(&w, index, value) } else { w.line("\(ctx.out)[\(index)] = \(value);") }
         }
 
-        // Group the input axes.
-        let strides = rowMajorStrides(input.shape)
-        var groups: [Group] = []
-        for d in input.shape.indices where input.shape[d] != 1 {
-            let reduced = axes.contains(d)
-            if let last = groups.last, last.reduced == reduced {
-                groups[groups.count - 1].size *= input.shape[d]
-                groups[groups.count - 1].stride = strides[d]
-            } else {
-                groups.append(Group(reduced: reduced, size: input.shape[d], stride: strides[d]))
-            }
-        }
         if reducedCount == 0 || outCount == 0 { return }
         if !groups.contains(where: \.reduced) {
             // Nothing to reduce (all reduced axes have size 1): a copy (mean divides by 1).
@@ -239,4 +255,13 @@ enum ReductionKernels {
         }
         try level(0, &w)
     }
+}
+
+/// `reduction:axis-runs`: the two loop nests above, chosen by whether the innermost run of the
+/// input is reduced or kept.
+struct AxisRunsReductionStrategy: KernelStrategy {
+    var kind: KernelKind { .reduction }
+    var name: String { "axis-runs" }
+
+    func emit(_ ctx: KernelContext, _ w: inout CWriter) throws { try ReductionKernels.emit(ctx, &w) }
 }

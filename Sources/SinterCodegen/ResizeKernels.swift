@@ -98,3 +98,11 @@ enum ResizeKernels {
         }
     }
 }
+
+/// `resize:index-tables`: bilinear resizing through static index and weight tables.
+struct IndexTableResizeStrategy: KernelStrategy {
+    var kind: KernelKind { .resize }
+    var name: String { "index-tables" }
+
+    func emit(_ ctx: KernelContext, _ w: inout CWriter) throws { try ResizeKernels.emit(ctx, &w) }
+}

@@ -1,8 +1,8 @@
 import SinterIR
 
 // Elementwise math. Binary ops broadcast like numpy (shapes aligned on the right, 1 stretches).
-// Operators cannot take #line defaults, so they use the location of the latest DSL call; the named
-// functions (`add(a, b)`, `exp(x)`, ...) record their own line.
+// The named functions (`add(a, b)`, `exp(x)`, ...) record their caller's line through `#fileID` /
+// `#line` defaults; the operators (`a + b`, Operators.swift) find theirs from the call stack.
 
 extension Tensor {
     public func unary(_ op: Op, _ attrs: Attributes = Attributes(), file: String, line: Int) -> Tensor {
@@ -17,23 +17,6 @@ extension Tensor {
     public func scalar(_ value: Double, at location: SourceLocation) -> Tensor {
         builder.node(.constant, [], Attributes(["value": .float(value)]), type: TensorType(dtype, []), at: location)
     }
-
-    public static func + (a: Tensor, b: Tensor) -> Tensor { a.binary(.add, b, at: a.builder.currentLocation) }
-    public static func - (a: Tensor, b: Tensor) -> Tensor { a.binary(.sub, b, at: a.builder.currentLocation) }
-    public static func * (a: Tensor, b: Tensor) -> Tensor { a.binary(.mul, b, at: a.builder.currentLocation) }
-    public static func / (a: Tensor, b: Tensor) -> Tensor { a.binary(.div, b, at: a.builder.currentLocation) }
-    public static prefix func - (a: Tensor) -> Tensor {
-        a.builder.node(.neg, [a], at: a.builder.currentLocation)
-    }
-
-    public static func + (a: Tensor, b: Double) -> Tensor { a + a.scalar(b, at: a.builder.currentLocation) }
-    public static func - (a: Tensor, b: Double) -> Tensor { a - a.scalar(b, at: a.builder.currentLocation) }
-    public static func * (a: Tensor, b: Double) -> Tensor { a * a.scalar(b, at: a.builder.currentLocation) }
-    public static func / (a: Tensor, b: Double) -> Tensor { a / a.scalar(b, at: a.builder.currentLocation) }
-    public static func + (a: Double, b: Tensor) -> Tensor { b.scalar(a, at: b.builder.currentLocation) + b }
-    public static func - (a: Double, b: Tensor) -> Tensor { b.scalar(a, at: b.builder.currentLocation) - b }
-    public static func * (a: Double, b: Tensor) -> Tensor { b.scalar(a, at: b.builder.currentLocation) * b }
-    public static func / (a: Double, b: Tensor) -> Tensor { b.scalar(a, at: b.builder.currentLocation) / b }
 
     // Method forms record their own source line.
     public func exp(file: String = #fileID, line: Int = #line) -> Tensor { unary(.exp, file: file, line: line) }
@@ -92,6 +75,14 @@ public func minimum(_ a: Tensor, _ b: Tensor, file: String = #fileID, line: Int 
 /// 1 where a > b, else 0 (in a's dtype).
 public func greater(_ a: Tensor, _ b: Tensor, file: String = #fileID, line: Int = #line) -> Tensor {
     a.binary(.greater, b, at: SourceLocation(file: file, line: line))
+}
+/// The other comparisons, like `greater`: 1 or 0 in a's dtype (NaN compares false, so equals nothing).
+public func greaterEqual(_ a: Tensor, _ b: Tensor, file: String = #fileID, line: Int = #line) -> Tensor { compare(.greaterEqual, a, b, file, line) }
+public func less(_ a: Tensor, _ b: Tensor, file: String = #fileID, line: Int = #line) -> Tensor { compare(.less, a, b, file, line) }
+public func lessEqual(_ a: Tensor, _ b: Tensor, file: String = #fileID, line: Int = #line) -> Tensor { compare(.lessEqual, a, b, file, line) }
+public func equal(_ a: Tensor, _ b: Tensor, file: String = #fileID, line: Int = #line) -> Tensor { compare(.equal, a, b, file, line) }
+private func compare(_ op: Op, _ a: Tensor, _ b: Tensor, _ file: String, _ line: Int) -> Tensor {
+    a.binary(op, b, at: SourceLocation(file: file, line: line))
 }
 /// cond != 0 ? a : b, broadcasting all three.
 public func select(_ cond: Tensor, _ a: Tensor, _ b: Tensor, file: String = #fileID, line: Int = #line) -> Tensor {

@@ -15,9 +15,16 @@ public final class GraphBuilder {
     /// Base seed of the random ops this builder creates; each op gets `seed + its index`.
     public var seed: Int
     public private(set) var firstError: SinterError?
-    /// Location used by operators (`+`, `*`, ...) which cannot take `#line` defaults: the most
-    /// recent location a DSL call recorded.
+    /// The most recent location a DSL call recorded: what operators (`+`, `*`, ...) report when
+    /// the call stack cannot give their own line (Operators.swift).
     var currentLocation = SourceLocation.unknown
+    /// Set by `located`: the line every operator reports while a DSL composite runs.
+    var operatorScope: SourceLocation?
+    /// Softmax results (node -> its logits node): a cross-entropy given probabilities that came
+    /// straight out of `softmax` uses the logits instead, as Keras does (`_keras_logits`).
+    var softmaxLogits: [Int: Int] = [:]
+    /// The types of the models traceStep/traceForward named, for the message about an unnamed layer.
+    public internal(set) var modelTypes: [String] = []
     /// States written during this trace (BatchNorm moving statistics), by name: the node holding
     /// the newest value. Reads see it; `finish()` emits one assign per state.
     private var pendingState: [String: Int] = [:]

@@ -22,8 +22,10 @@ open class Layer: Module {
     public func parameter(_ builder: GraphBuilder, _ local: String, _ shape: [Int], initializer: String,
                           trainable: Bool = true, at location: SourceLocation) -> Tensor {
         if path.isEmpty {
+            let given = builder.modelTypes.isEmpty ? "none" : builder.modelTypes.joined(separator: ", ")
             builder.record(.shape(op: String(describing: type(of: self)),
-                                  message: "layer has no name: build the graph with trainingStep/forwardGraph (which name layers by property path) or pass name:",
+                                  message: "layer has no name: pass the model holding it in `models:` of traceStep or traceForward, "
+                                      + "which name layers by property path (this trace was given: \(given)), or give the layer name:",
                                   location: location))
             return Tensor.poison(builder, TensorType(builder.dtype, shape))
         }

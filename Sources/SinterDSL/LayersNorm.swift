@@ -38,13 +38,15 @@ public final class BatchNorm: Layer, TensorLayer {
             let axes = Array(0..<(x.rank - 1))
             mean = x.mean(axes: axes, file: file, line: line)
             variance = subtract(x, mean, file: file, line: line).square(file: file, line: line).mean(axes: axes, file: file, line: line)
-            builder.updateState("\(path).moving_mean", movingMean * momentum + mean * (1 - momentum))
-            builder.updateState("\(path).moving_variance", movingVariance * momentum + variance * (1 - momentum))
+            builder.located(file, line) {
+                builder.updateState("\(path).moving_mean", movingMean * momentum + mean * (1 - momentum))
+                builder.updateState("\(path).moving_variance", movingVariance * momentum + variance * (1 - momentum))
+            }
         } else {
             mean = movingMean
             variance = movingVariance
         }
-        var y = subtract(x, mean, file: file, line: line) * (variance + epsilon).rsqrt(file: file, line: line)
+        var y = builder.located(file, line) { subtract(x, mean, file: file, line: line) * (variance + epsilon).rsqrt(file: file, line: line) }
         if let gamma { y = multiply(y, gamma, file: file, line: line) }
         if let beta { y = add(y, beta, file: file, line: line) }
         return y
@@ -59,7 +61,7 @@ public func instanceNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, epsilon: Doub
     let mean = x.mean(axes: [1, 2], keepDims: true, file: file, line: line)
     let centered = subtract(x, mean, file: file, line: line)
     let variance = centered.square(file: file, line: line).mean(axes: [1, 2], keepDims: true, file: file, line: line)
-    let normalized = centered * (variance + epsilon).rsqrt(file: file, line: line)
+    let normalized = x.builder.located(file, line) { centered * (variance + epsilon).rsqrt(file: file, line: line) }
     return add(multiply(normalized, gamma.reshaped([b, 1, 1, c], file: file, line: line), file: file, line: line),
                beta.reshaped([b, 1, 1, c], file: file, line: line), file: file, line: line)
 }

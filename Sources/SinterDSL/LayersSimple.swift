@@ -65,7 +65,7 @@ public struct Dropout: TensorLayer, Module {
         let draw = randomUniform(builder, x.shape, file: file, line: line)
         let keep = draw.binary(.greaterEqual, draw.scalar(rate, at: SourceLocation(file: file, line: line)),
                                at: SourceLocation(file: file, line: line))
-        return multiply(x, keep, file: file, line: line) * (1 / (1 - rate))
+        return builder.located(file, line) { multiply(x, keep, file: file, line: line) * (1 / (1 - rate)) }
     }
 }
 

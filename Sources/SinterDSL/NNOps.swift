@@ -95,17 +95,19 @@ public func randomUniform(_ builder: GraphBuilder, _ shape: [Int], low: Double =
 public func gram(_ features: Tensor, file: String = #fileID, line: Int = #line) -> Tensor {
     let (b, h, w, c) = (features.shape[0], features.shape[1], features.shape[2], features.shape[3])
     let flat = features.reshaped([b, h * w, c], file: file, line: line)
-    return matmul(flat, flat, transposeA: true, file: file, line: line) / Double(h * w)
+    return features.builder.located(file, line) { matmul(flat, flat, transposeA: true, file: file, line: line) / Double(h * w) }
 }
 
 /// tf.image.total_variation: per image, the sum of absolute differences of vertical and
 /// horizontal neighbours. Shape (B,).
 public func totalVariation(_ x: Tensor, file: String = #fileID, line: Int = #line) -> Tensor {
     let (b, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-    let down = x.slice(begin: [0, 1, 0, 0], end: [b, h, w, c], file: file, line: line)
-        - x.slice(begin: [0, 0, 0, 0], end: [b, h - 1, w, c], file: file, line: line)
-    let right = x.slice(begin: [0, 0, 1, 0], end: [b, h, w, c], file: file, line: line)
-        - x.slice(begin: [0, 0, 0, 0], end: [b, h, w - 1, c], file: file, line: line)
-    return down.abs(file: file, line: line).sum(axes: [1, 2, 3], file: file, line: line)
-        + right.abs(file: file, line: line).sum(axes: [1, 2, 3], file: file, line: line)
+    return x.builder.located(file, line) {
+        let down = x.slice(begin: [0, 1, 0, 0], end: [b, h, w, c], file: file, line: line)
+            - x.slice(begin: [0, 0, 0, 0], end: [b, h - 1, w, c], file: file, line: line)
+        let right = x.slice(begin: [0, 0, 1, 0], end: [b, h, w, c], file: file, line: line)
+            - x.slice(begin: [0, 0, 0, 0], end: [b, h, w - 1, c], file: file, line: line)
+        return down.abs(file: file, line: line).sum(axes: [1, 2, 3], file: file, line: line)
+            + right.abs(file: file, line: line).sum(axes: [1, 2, 3], file: file, line: line)
+    }
 }

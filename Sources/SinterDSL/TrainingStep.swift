@@ -40,6 +40,7 @@ public func traceStep(name: String, models: [Any], optimizer: (any Optimizer)?, 
     for model in models { nameLayers(in: model) }
     let builder = GraphBuilder(name: name, dtype: options.dtype, training: options.training, seed: options.seed)
     builder.dropoutEnabled = options.dropout
+    builder.modelTypes = models.map { String(describing: type(of: $0)) }
     let outputs = body(builder)
     if let error = builder.firstError { throw error }
     let graph = builder.graph
@@ -69,6 +70,7 @@ public func traceForward(name: String, models: [Any], training: Bool = false, dt
                          _ body: (GraphBuilder) -> [(String, Tensor)]) throws -> Graph {
     for model in models { nameLayers(in: model) }
     let builder = GraphBuilder(name: name, dtype: dtype, training: training)
+    builder.modelTypes = models.map { String(describing: type(of: $0)) }
     let outputs = body(builder)
     if let error = builder.firstError { throw error }
     for (outputName, tensor) in outputs { try builder.graph.addOutput(outputName, tensor.id) }

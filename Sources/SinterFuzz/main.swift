@@ -3,7 +3,7 @@
 //   sinter-fuzz <target|all> [--seed N] [--iterations N] [--seconds S] [--save DIR]
 //   sinter-fuzz <target|all> --write-seeds DIR     (the valid seed inputs, e.g. a libFuzzer corpus)
 //
-// targets: safetensors, idx, gzip, zstd, png, ir, checkpoint, zip, pickle, torch. Prints iterations, inputs
+// targets: safetensors, idx, gzip, zstd, png, jpeg, ir, checkpoint, zip, pickle, torch. Prints iterations, inputs
 // accepted and errors thrown by kind; exits 1 if any failure was not a SinterError (and saves
 // that input under --save). A crash ends the process: rerun with the same seed to replay it.
 //
@@ -54,7 +54,10 @@ while index < arguments.count {
         // Seed corpus for libFuzzer (or for inspection): the valid inputs the fuzzer starts from.
         for target in targets {
             for (i, seedInput) in ((try? target.seeds()) ?? []).enumerated() {
-                FileManager.default.createFile(atPath: "\(value)/\(target.rawValue)-seed\(i)", contents: Data(seedInput))
+                let path = "\(value)/\(target.rawValue)-seed\(i)"
+                if !FileManager.default.createFile(atPath: path, contents: Data(seedInput)) {
+                    FileHandle.standardError.write(Data("sinter-fuzz: could not write \(path)\n".utf8))
+                }
             }
         }
         exit(0)
@@ -76,8 +79,11 @@ for target in targets {
             failed = true
             if let saveDirectory {
                 let path = "\(saveDirectory)/\(target.rawValue)-seed\(seed).bin"
-                FileManager.default.createFile(atPath: path, contents: Data(input))
-                print("  first unexpected input saved to \(path)")
+                if FileManager.default.createFile(atPath: path, contents: Data(input)) {
+                    print("  first unexpected input saved to \(path)")
+                } else {
+                    print("  first unexpected input could not be saved to \(path)")
+                }
             }
         }
     } catch {

@@ -5,7 +5,7 @@ import Sinter
 /// call into the real parser. Limits are lowered (64 MiB) so a mutant cannot make a run slow by
 /// legitimately asking for gigabytes.
 public enum FuzzTarget: String, CaseIterable, Sendable {
-    case safetensors, idx, gzip, zstd, png, ir, checkpoint, zip, pickle, torch
+    case safetensors, idx, gzip, zstd, png, jpeg, ir, checkpoint, zip, pickle, torch, onnx
 
     static let maxBytes = 64 << 20
 
@@ -30,9 +30,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             for (channels, size) in [(1, 3), (3, 5), (3, 1)] {
                 let path = "\(context.directory)/seed.png"
                 try PNGImage.write(path: path, width: size, height: size + 1, channels: channels, pixels: Self.noise(size * (size + 1) * channels, seed: UInt64(size)))
-                seeds.append(try InputFile.read(path, expected: "a PNG image"))
+                seeds.append(try InputFile.read(path, expected: RasterImage.expected))
             }
             return seeds
+        case .jpeg:
+            return JPEGSeeds.base64.map { [UInt8](Data(base64Encoded: $0)!) }
         case .ir:
             return Self.irTexts.map { Array($0.utf8) }
         case .checkpoint:
@@ -57,6 +59,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             broadcast.int(0); broadcast.mark(); broadcast.int(4); broadcast.int(3); broadcast.tuple(); broadcast.mark(); broadcast.int(0); broadcast.int(0); broadcast.tuple()
             broadcast.bool(false); broadcast.none(); broadcast.tuple(); broadcast.reduce(); broadcast.stop()
             return [state.bytes, Self.plainPickle, shared.bytes, broadcast.bytes]
+        case .onnx:
+            return ONNXSeeds.all
         case .torch:
             return Self.tensorSets.map { PickleWriter.legacyCheckpoint($0) } + [try PickleWriter.zipCheckpoint(Self.tensorSets[0])]
         }
@@ -76,6 +80,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             _ = try Zstd.decompress(input, source: "<fuzz>.zst", maxBytes: Self.maxBytes)
         case .png:
             _ = try PNGImage.decode(input, path: "<fuzz>.png", maxPixelBytes: Self.maxBytes)
+        case .jpeg:
+            // Both upsampling methods: one in two inputs each.
+            _ = try JPEGImage.decode(input, path: "<fuzz>.jpg", maxPixelBytes: Self.maxBytes, fancyUpsampling: input.count % 2 == 0)
         case .ir:
             let graph = try parseIR(String(decoding: input, as: UTF8.self), file: "<fuzz>.sir")
             try verify(graph)
@@ -97,6 +104,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             _ = try TorchCheckpoint.unpickle(input, path: "<fuzz>.pkl")
         case .torch:
             _ = try TorchCheckpoint.parse(input, path: "<fuzz>.pth", maxBytes: Self.maxBytes)
+        case .onnx:
+            // Decoding and the whole import (shape inference, folding, layout) on each mutant;
+            // the imported graph must pass the verifier.
+            let imported = try ONNXImporter(model: ONNXProtoDecoder.decodeModel(input, path: "<fuzz>.onnx"), path: "<fuzz>.onnx").run()
+            try verify(imported.graph)
         }
     }
 
@@ -140,6 +152,18 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
           %0 = input {name="x"} : f32[4,4]
           %1 = relu(%0) : f32[4,4]
           output "y" = %1
+        }
+
+        """,
+        // The index ops: an i32 result, and a type that alone gives one_hot's depth.
+        """
+        graph classify {
+          %0 = input {name="z"} : f32[3,5]
+          %1 = argmax(%0) {axis=1} : i32[3]
+          %2 = one_hot(%1) : f32[3,5]
+          %3 = stop_gradient(%0) : f32[3,5]
+          %4 = mul(%2, %3) : f32[3,5]
+          output "picked" = %4
         }
 
         """,

@@ -2,40 +2,21 @@ import CPNG
 import Foundation
 import SinterIR
 
-/// An 8-bit image, row-major, channels interleaved: gray (1 channel) or RGB (3 channels).
-/// Read and written through libpng's simplified API, which handles every PNG variant
+/// PNG reading and writing through libpng's simplified API, which handles every PNG variant
 /// (palette, 16-bit, gray+alpha, interlaced) and converts it to the requested 8-bit format.
-public struct PNGImage: Equatable, Sendable {
-    public var width: Int
-    public var height: Int
-    public var channels: Int
-    public var pixels: [UInt8]
+/// Images are read through `RasterImage.read`, which picks the format.
+public enum PNGImage {
+    /// The eight bytes every PNG file starts with.
+    public static let signature: [UInt8] = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
 
-    public init(width: Int, height: Int, channels: Int, pixels: [UInt8]) {
-        self.width = width
-        self.height = height
-        self.channels = channels
-        self.pixels = pixels
-    }
-
-    /// The default cap on a decoded image (width x height x channels bytes): 1 GiB, about
-    /// 18,000 x 18,000 RGB. Larger images are refused from their header, before decoding.
-    public static let defaultMaxPixelBytes = 1 << 30
-
-    /// Reads a PNG as gray (if the file has no color) or RGB. Every PNG variant is converted to
-    /// 8 bits: 16-bit samples are scaled down, palette images expand to RGB (gray palettes to
-    /// gray), and alpha is composited onto white, which is how transparent images usually look
-    /// when viewed.
-    public static func read(path: String, maxPixelBytes: Int = defaultMaxPixelBytes) throws -> PNGImage {
-        let bytes = try InputFile.read(path, expected: "a PNG image")
-        return try decode(bytes, path: path, maxPixelBytes: maxPixelBytes)
-    }
-
-    /// Decodes PNG bytes already in memory; `path` names them in errors. The header's width and
+    /// Decodes PNG bytes already in memory as gray (if the file has no color) or RGB; `path`
+    /// names them in errors. Every PNG variant is converted to 8 bits: 16-bit samples are scaled
+    /// down, palette images expand to RGB (gray palettes to gray), and alpha is composited onto
+    /// white, which is how transparent images usually look when viewed. The header's width and
     /// height are checked (product without overflow, within `maxPixelBytes`) before the pixel
     /// buffer is allocated.
-    public static func decode(_ bytes: [UInt8], path: String, maxPixelBytes: Int = defaultMaxPixelBytes) throws -> PNGImage {
-        guard bytes.count >= 8, bytes.starts(with: [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) else {
+    public static func decode(_ bytes: [UInt8], path: String, maxPixelBytes: Int = RasterImage.defaultMaxPixelBytes) throws -> RasterImage {
+        guard bytes.starts(with: signature) else {
             throw SinterError.file(path: path, message: "cannot read PNG: not a PNG file (first bytes '\(SinterError.excerpt(bytes.prefix(8)))', expected the PNG signature)")
         }
         // libpng keeps reading from the memory given to begin_read until finish_read: both run
@@ -43,7 +24,7 @@ public struct PNGImage: Equatable, Sendable {
         return try bytes.withUnsafeBytes { raw in try decodeMemory(raw, path: path, maxPixelBytes: maxPixelBytes) }
     }
 
-    private static func decodeMemory(_ raw: UnsafeRawBufferPointer, path: String, maxPixelBytes: Int) throws -> PNGImage {
+    private static func decodeMemory(_ raw: UnsafeRawBufferPointer, path: String, maxPixelBytes: Int) throws -> RasterImage {
         var image = png_image()
         image.version = UInt32(PNG_IMAGE_VERSION)
         guard png_image_begin_read_from_memory(&image, raw.baseAddress, raw.count) != 0 else {
@@ -71,7 +52,7 @@ public struct PNGImage: Equatable, Sendable {
             png_image_free(&image)
             throw SinterError.file(path: path, message: "cannot decode PNG: \(message)")
         }
-        return PNGImage(width: width, height: height, channels: channels, pixels: pixels)
+        return RasterImage(width: width, height: height, channels: channels, pixels: pixels)
     }
 
     /// Writes 8-bit gray (`channels` 1) or RGB (`channels` 3) pixels, row-major, as a PNG.
@@ -100,11 +81,6 @@ public struct PNGImage: Equatable, Sendable {
             png_image_free(&image)
             throw SinterError.file(path: path, message: "cannot write PNG: \(message)")
         }
-    }
-
-    /// Writes this image to `path`.
-    public func write(path: String) throws {
-        try PNGImage.write(path: path, width: width, height: height, channels: channels, pixels: pixels)
     }
 
     // PNG_FORMAT_RGB / PNG_FORMAT_GRAY are macros defined via other macros, which Swift does not

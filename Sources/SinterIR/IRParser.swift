@@ -78,7 +78,7 @@ private struct IRParser {
         c.skipSpaces()
         let opName = c.word()
         guard let op = Op(rawValue: opName) else {
-            let hint = closestOp(to: opName).map { " (did you mean '\($0)'?)" } ?? ""
+            let hint = NameSuggestions.hint(for: opName, among: Op.allCases.map(\.rawValue))
             throw c.error(opName.isEmpty ? "expected an op name, found '\(c.peekToken())'" : "unknown op '\(opName)'\(hint)")
         }
         var operands: [Int] = []
@@ -315,25 +315,4 @@ private extension String {
         while let ch = s.last, ch == " " || ch == "\t" { s.removeLast() }
         return String(s)
     }
-}
-
-/// The op name nearest to a misspelt one (edit distance at most 2), for "did you mean".
-private func closestOp(to name: String) -> String? {
-    guard !name.isEmpty else { return nil }
-    let candidates = Op.allCases.map { ($0.rawValue, editDistance(Array(name.lowercased()), Array($0.rawValue))) }
-    guard let best = candidates.min(by: { $0.1 < $1.1 }), best.1 <= 2 else { return nil }
-    return best.0
-}
-
-private func editDistance(_ a: [Character], _ b: [Character]) -> Int {
-    guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
-    var previous = Array(0...b.count)
-    for i in 1...a.count {
-        var current = [i] + [Int](repeating: 0, count: b.count)
-        for j in 1...b.count {
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-        }
-        previous = current
-    }
-    return previous[b.count]
 }

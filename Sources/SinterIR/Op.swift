@@ -18,6 +18,7 @@ public enum Op: String, CaseIterable, Sendable {
     case leakyRelu = "leaky_relu"   // {alpha}
     case clip                        // {low, high}
     case cast                        // {to}
+    case stopGradient = "stop_gradient"  // identity; no gradient flows through it (tf.stop_gradient)
 
     // Elementwise, two operands, numpy broadcasting. Comparisons give 1 or 0 in the operands' type.
     case add, sub, mul, div, maximum, minimum, pow
@@ -28,6 +29,10 @@ public enum Op: String, CaseIterable, Sendable {
 
     // Reductions {axes, keepdims}.
     case reduceSum = "reduce_sum", reduceMean = "reduce_mean", reduceMax = "reduce_max"
+
+    // Indices (classification). Integer results or operands: no gradient.
+    case argmax                      // (x) {axis}: i32, the axis removed; the first maximum wins, NaN never does
+    case oneHot = "one_hot"          // (i32 indices): the type gives [..., depth]; out-of-range index: a zero row
 
     // Data movement. Result shapes of reshape and broadcast_to come from the node's type.
     case reshape
@@ -79,7 +84,7 @@ public enum Op: String, CaseIterable, Sendable {
     public var isUnaryElementwise: Bool {
         switch self {
         case .neg, .exp, .log, .sqrt, .rsqrt, .square, .abs, .sign, .relu, .relu6, .sigmoid, .tanh,
-             .softplus, .selu, .leakyRelu, .clip, .cast:
+             .softplus, .selu, .leakyRelu, .clip, .cast, .stopGradient:
             return true
         default: return false
         }
@@ -118,6 +123,9 @@ public enum Op: String, CaseIterable, Sendable {
         case .selu: return "scaled exponential linear unit"
         case .clip: return "clip_by_value to [low, high]"
         case .cast: return "convert element type"
+        case .stopGradient: return "identity that blocks gradients"
+        case .argmax: return "index of the maximum along an axis (i32)"
+        case .oneHot: return "one-hot rows of integer indices"
         case .select: return "cond != 0 ? a : b"
         case .matmul: return "matrix product, optional transposes, batched in rank 3"
         case .conv2d: return "2-D cross-correlation, NHWC x HWIO, explicit pads"

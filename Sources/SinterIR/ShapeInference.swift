@@ -135,6 +135,22 @@ public enum ShapeInference {
                 if axes.contains(axis) { if keep { shape.append(1) } } else { shape.append(n) }
             }
             return TensorType(t[0].dtype, shape)
+        case .argmax:
+            try count(1, t)
+            let axis = try normalizedAxes([try attrs.int("axis")], rank: t[0].rank)[0]
+            guard t[0].shape[axis] > 0 else { throw fail("axis \(axis) of \(t[0]) is empty: there is no maximum") }
+            var shape = t[0].shape
+            shape.remove(at: axis)
+            return TensorType(.i32, shape)
+        case .oneHot:
+            try count(1, t)
+            let result = try needDeclared(declared)
+            guard t[0].dtype == .i32 else { throw fail("indices must be i32, got \(t[0])") }
+            guard result.dtype.isFloat, result.rank == t[0].rank + 1, Array(result.shape.dropLast()) == t[0].shape,
+                  let depth = result.shape.last, depth >= 1 else {
+                throw fail("one_hot of \(t[0]) is floating point, of shape \(shapeText(t[0].shape)) plus a positive depth; declared \(result)")
+            }
+            return result
         case .reshape:
             try count(1, t)
             let result = try needDeclared(declared)

@@ -4,7 +4,8 @@ import SinterIR
 /// Algebraic simplification, constant folding, common-subexpression elimination and dead-code
 /// elimination, repeated to a fixed point. Autodiff and the DSL create many duplicate scalar
 /// constants and identity ops (x*1, reshape to the same shape); this removes them so fusion sees
-/// the real computation.
+/// the real computation. Inputs are never dropped, used or not: they are the compiled program's
+/// signature, which a caller feeds by name (and a name the program does not take is an error).
 public struct Canonicalize: GraphPass {
     public let name: String
     public var summary: String { "simplify identities, fold constants, merge duplicates, drop dead nodes (to a fixed point)" }
@@ -44,7 +45,7 @@ public struct Canonicalize: GraphPass {
         var seen: [Key: Int] = [:]
         for id in graph.nodes.indices {
             let node = graph[id]
-            guard live.contains(id) else { counts.dce += 1; continue }
+            guard live.contains(id) || node.op == .input else { counts.dce += 1; continue }
             let operands = node.operands.compactMap { rebuilder.mapped($0) }
             if let replacement = simplify(node, operands, rebuilder.new) {
                 rebuilder.alias(id, to: replacement)
@@ -93,7 +94,8 @@ public struct Canonicalize: GraphPass {
             if isConstant(1, 1), sameType(0) { return operands[0] }
         case .neg:
             if graph[operands[0]].op == .neg { return graph[operands[0]].operands[0] }
-        case .reshape, .broadcastTo, .cast:
+        case .reshape, .broadcastTo, .cast, .stopGradient:
+            // stop_gradient matters to autodiff only, which has run before any pass.
             if sameType(0) { return operands[0] }
         case .transpose:
             if let perm = try? node.attrs.ints("perm"), perm == Array(perm.indices) { return operands[0] }

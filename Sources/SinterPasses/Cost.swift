@@ -28,7 +28,7 @@ public enum Cost {
             return product(out, window[0], window[1])
         case .maxPoolGrad, .avgPoolGrad:
             return product(graph[node.operands[node.op == .maxPoolGrad ? 1 : 0]].type.count, 4)
-        case .reduceSum, .reduceMean, .reduceMax:
+        case .reduceSum, .reduceMean, .reduceMax, .argmax:
             return graph[node.operands[0]].type.count
         case .adamUpdate: return product(out, 10)
         case .rmspropUpdate: return product(out, 6)

@@ -17,7 +17,7 @@ public enum FusionClass: String, Sendable, CaseIterable {
     /// conv2d, conv2d_input_grad, conv2d_filter_grad, matmul: the GEMM-backed ops with real
     /// arithmetic intensity. Take elementwise epilogues; read their operands from memory.
     case anchor
-    /// Window ops, resize, random sampling: one kernel each, no fusion.
+    /// Window ops, resize, random sampling, argmax, one_hot: one kernel each, no fusion.
     case opaque
     /// input, param, state, constant: no kernel (constants become literals where possible).
     case source
@@ -48,7 +48,7 @@ extension FusionClass {
 /// Transcendentals and divisions are not cheap, so they are never replicated.
 public func isCheapToReplicate(_ op: Op) -> Bool {
     switch op {
-    case .add, .sub, .mul, .neg, .abs, .sign, .maximum, .minimum, .relu, .relu6, .leakyRelu, .clip, .cast,
+    case .add, .sub, .mul, .neg, .abs, .sign, .maximum, .minimum, .relu, .relu6, .leakyRelu, .clip, .cast, .stopGradient,
          .select, .greater, .greaterEqual, .less, .lessEqual, .equal, .square, .broadcastTo, .reshape:
         return true
     default:

@@ -31,15 +31,27 @@ public struct PassPipeline {
         self.disabled = disabled
     }
 
-    /// The graph-level passes, in order. Fusion and memory planning work on the kernel schedule
-    /// and run inside the code generator; they are listed by `PassPipeline.allPassNames`.
+    /// The graph-level passes, in order. Fusion, memory planning and scheduling work on the
+    /// kernel schedule and run inside the code generator (switched off by `CodegenOptions`).
     public static let standardPasses: [any GraphPass] = [Canonicalize(), Decompose(), BatchNormFolding(), ReshapeElimination(), Canonicalize(name: "cleanup")]
 
     public var names: [String] { passes.map(\.name) }
 
+    /// Throws when `disabled` names a pass this pipeline does not have: a misspelt
+    /// `SINTER_DISABLE` would otherwise leave the pass running without a word.
+    public func checkDisabledNames() throws {
+        let unknown = disabled.subtracting(names).sorted()
+        guard !unknown.isEmpty else { return }
+        let listed = unknown.map { "'\(SinterError.excerpt($0))'\(NameSuggestions.hint(for: $0, among: names))" }
+        throw SinterError.runtime(message: "cannot disable unknown pass\(unknown.count == 1 ? "" : "es") \(listed.joined(separator: ", ")); "
+            + "the graph passes are: \(names.joined(separator: ", ")) (fusion, memory planning and scheduling run in the "
+            + "code generator: SINTER_NO_FUSE=1, SINTER_NO_PLAN=1 and SINTER_NO_SCHEDULE=1 switch them off)")
+    }
+
     /// Runs every enabled pass, verifying the graph after each one, and calls `afterEach` with
-    /// the pass name, the graph and its report.
+    /// the pass name, the graph and its report. Throws first if a disabled name is unknown.
     public func run(_ graph: Graph, afterEach: (PassReport, Graph) throws -> Void = { _, _ in }) throws -> (Graph, [PassReport]) {
+        try checkDisabledNames()
         var current = graph
         var reports: [PassReport] = []
         for pass in passes {

@@ -94,9 +94,15 @@ public final class Executable {
 
     // MARK: - Running
 
+    /// The names of the program's inputs, in order.
+    public var inputNames: [String] { program.inputs.map(\.name) }
+
     /// Runs the program once. Every program input must be present with exactly its declared shape;
-    /// other dtypes are converted; names the program does not take are ignored.
+    /// other dtypes are converted. A name the program does not take is an error (a misspelt feed
+    /// would otherwise be dropped without a word): callers holding more tensors than one program
+    /// takes pick its `inputNames`.
     public func run(_ inputs: [String: HostTensor]) throws -> [String: HostTensor] {
+        try checkNoUnknownInputs(inputs.keys)
         let missing = program.inputs.filter { inputs[$0.name] == nil }
         if !missing.isEmpty {
             let needed = missing.map { "\(quoted($0.name)) (\($0.type))" }.joined(separator: ", ")
@@ -122,6 +128,21 @@ public final class Executable {
             results[slot.name] = HostTensor(storage: StorageType(slot.type.dtype), shape: slot.type.shape, bytes: bytes)
         }
         return results
+    }
+
+    /// Throws for the first names (sorted) that are not inputs of the program, with a "did you
+    /// mean" and the inputs it takes; a persistent tensor's name says how to set it instead.
+    private func checkNoUnknownInputs<Names: Sequence>(_ names: Names) throws where Names.Element == String {
+        let taken = Set(program.inputs.map(\.name))
+        let unknown = names.filter { !taken.contains($0) }.sorted()
+        guard !unknown.isEmpty else { return }
+        let described = unknown.prefix(5).map { name -> String in
+            if persistentIndex[name] != nil { return "\(quoted(name)) (a persistent tensor: set it with setPersistent or loadPersistent)" }
+            return quoted(name) + NameSuggestions.hint(for: name, among: inputNames)
+        }
+        throw SinterError.runtime(message: "unknown input\(unknown.count == 1 ? "" : "s") \(described.joined(separator: ", "))"
+            + (unknown.count > 5 ? " and \(unknown.count - 5) more" : "") + "; the program takes: "
+            + (program.inputs.isEmpty ? "no inputs" : program.inputs.map { "\(quoted($0.name)) (\($0.type))" }.joined(separator: ", ")))
     }
 
     /// Runs on caller-owned buffers, with no checks beyond the counts and no copies: each pointer

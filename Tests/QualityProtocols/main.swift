@@ -13,25 +13,13 @@ import SinterModels
 /// `trace`'s forward graph over `test` (per-batch losses weighted by batch size).
 func trainAndTest(_ trace: @escaping (Int, (any Optimizer)?) throws -> Graph, optimizer: any Optimizer,
                   train: ImageDataset, test: ImageDataset, batch: Int, steps: Int, seed: UInt64) throws -> Double {
-    let family = StepFamily { try trace($0, optimizer) }
-    let phase = TrainingPhase(name: "step", family: family) { ["x": train.batch($0)] }
-    let trainer = try Trainer(model: "quality", phases: [phase], datasetCount: train.count, batchSize: batch, seed: seed)
-    for _ in 0..<steps { try trainer.runStep() }
-    guard let state = trainer.state else { throw SinterError.runtime(message: "the trainer has no state after \(steps) steps") }
-    let evaluation = StepFamily { try trace($0, nil) }
-    var batcher = Batcher(count: test.count, batchSize: batch, shuffle: false, seed: 0)
-    var sum = 0.0, seen = 0
-    while seen < test.count {
-        let indices = batcher.next()
-        let executable = try evaluation.executable(batch: indices.count)
-        executable.copyPersistent(from: state)
-        guard let loss = try executable.run(["x": test.batch(indices)])["loss"]?.floats.first else {
-            throw SinterError.runtime(message: "the evaluation graph has no scalar output 'loss'")
-        }
-        sum += Double(loss) * Double(indices.count)
-        seen += indices.count
+    let learner = try Learner(name: "quality", phases: [FitPhase("step") { try trace($0, optimizer) }],
+                              evaluation: { try trace($0, nil) }, seed: seed)
+    try learner.fit(train, batchSize: batch, steps: steps, verbose: false)
+    guard let loss = try learner.evaluate(test)["loss"] else {
+        throw SinterError.runtime(message: "the evaluation graph has no scalar output 'loss'")
     }
-    return sum / Double(test.count)
+    return loss
 }
 
 /// The first 2,000 Fashion-MNIST train images and the first 1,000 test images.

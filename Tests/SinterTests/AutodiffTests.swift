@@ -109,6 +109,7 @@ private func refEvaluateNode(_ node: Node, _ args: [ADRefTensor]) throws -> ADRe
         let f: (Double) -> Double
         switch node.op {
         case .neg: f = { -$0 }
+        case .stopGradient: f = { $0 }
         case .exp: f = { Foundation.exp($0) }
         case .log: f = { Foundation.log($0) }
         case .sqrt: f = { Foundation.sqrt($0) }

@@ -320,7 +320,9 @@ final class CEmitterTests: XCTestCase {
             let rsg = try g.op(.resizeBilinearGrad, [rs], type: TensorType(dtype, [2, 6, 5, 3]))
             let rn = try g.op(.randomNormal, [counter], ["seed": .int(7)], type: TensorType(dtype, [4, 5]))
             let ru = try g.op(.randomUniform, [counter], ["seed": .int(8), "low": .float(-1), "high": .float(1)], type: TensorType(dtype, [4, 5]))
-            for (i, node) in [total, bt, tr, cc, sl, pc, pr, rv, mm, mt, mb, dx, dw, mpg, apg, rsg, rn, ru].enumerated() {
+            let am = try g.op(.argmax, [x], ["axis": .int(2)])
+            let oh = try g.op(.oneHot, [am], type: TensorType(dtype, [2, 6, 3, 7]))
+            for (i, node) in [total, bt, tr, cc, sl, pc, pr, rv, mm, mt, mb, dx, dw, mpg, apg, rsg, rn, ru, oh].enumerated() {
                 try g.addOutput("o\(i)", node)
             }
             // Effects.
@@ -334,7 +336,7 @@ final class CEmitterTests: XCTestCase {
             try g.op(.assign, [it, try g.op(.add, [it, try g.constant(1, .i32)])])
             let compiled = try Compiled(g)
             let out = compiled.run(["x": values(180, seed: 1).map { $0 + 1.5 }, "v": [0.5, -1, 2], "w": values(108, seed: 2), "counter": [3]])
-            XCTAssertEqual(out.count, 18)
+            XCTAssertEqual(out.count, 19)
             XCTAssertEqual(compiled.param("it"), [1])
             XCTAssertTrue(compiled.program.source.hasPrefix("/* Sinter"))
             XCTAssertTrue(compiled.program.source.contains("#include \"sinter_prelude.h\""))

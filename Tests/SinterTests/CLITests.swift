@@ -153,9 +153,9 @@ final class CLITests: XCTestCase {
         let sampled = try sinter(["sample", "vae", "--checkpoint", checkpoint, "--count", "9", "--out", samples],
                                  environment: ["XDG_CACHE_HOME": cache])
         XCTAssertEqual(sampled.status, 0, sampled.err)
-        let grid = try PNGImage.read(path: samples)
+        let grid = try RasterImage.read(path: samples)
         XCTAssertEqual([grid.width, grid.height], [3 * 28 + 4 * 2, 3 * 28 + 4 * 2])
-        XCTAssertEqual(try PNGImage.read(path: directory.appendingPathComponent("samples-latent-plane.png").path).width, 16 * 28 + 17 * 2)
+        XCTAssertEqual(try RasterImage.read(path: directory.appendingPathComponent("samples-latent-plane.png").path).width, 16 * 28 + 17 * 2)
         let wrongModel = try sinter(["sample", "cvae", "--checkpoint", checkpoint], environment: ["XDG_CACHE_HOME": cache])
         XCTAssertNotEqual(wrongModel.status, 0)
         XCTAssert(wrongModel.err.contains("'vae'"), wrongModel.err)

@@ -53,6 +53,85 @@ final class DSLTests: XCTestCase {
         }
     }
 
+    /// Operators cannot take #line defaults; they read their caller's line from the call stack,
+    /// so a mismatched `h + r` is reported at the `+`, not at the call before it.
+    func testAMismatchedOperatorIsReportedAtItsOwnLine() throws {
+        var plusLine = 0
+        XCTAssertThrowsError(try traceForward(name: "bad", models: []) { builder in
+            let h = builder.input("h", [2, 3])
+            let r = builder.input("r", [2, 4])
+
+            plusLine = #line + 1
+            let y = h + r
+            return [("y", y)]
+        }) { error in
+            XCTAssert("\(error)".hasPrefix("\(#fileID):\(plusLine): error: add:"), "\(error)")
+        }
+        var scaledLine = 0
+        XCTAssertThrowsError(try traceForward(name: "bad", models: []) { builder in
+            let h = builder.input("h", [2, 3])
+            let r = builder.input("r", [4])
+            let doubled = h * 2.0
+
+            scaledLine = #line + 1
+            return [("y", 1.0 - doubled / r)]
+        }) { error in
+            XCTAssert("\(error)".hasPrefix("\(#fileID):\(scaledLine): error: div:"), "\(error)")
+        }
+    }
+
+    func testOperatorNodesCarryTheirOwnLines() throws {
+        var lines: [String: Int] = [:]
+        let graph = try traceForward(name: "lines", models: []) { builder in
+            let x = builder.input("x", [3])
+
+            lines["neg"] = #line + 1
+            let negated = -x
+
+            lines["scaled"] = #line + 1
+            let scaled = 0.5 * negated
+            return [("y", scaled)]
+        }
+        let y = graph[try XCTUnwrap(graph.output(named: "y"))]
+        XCTAssertEqual(y.op, .mul)
+        XCTAssertEqual(y.location, SourceLocation(file: #fileID, line: lines["scaled"]!))
+        XCTAssertEqual(graph[y.operands[0]].location, SourceLocation(file: #fileID, line: lines["scaled"]!), "the constant")
+        XCTAssertEqual(graph[y.operands[1]].op, .neg)
+        XCTAssertEqual(graph[y.operands[1]].location, SourceLocation(file: #fileID, line: lines["neg"]!))
+    }
+
+    /// Inside a DSL composite an operator reports the composite's caller.
+    func testAnOperatorInsideALossIsReportedAtTheLossCall() throws {
+        var lossLine = 0
+        XCTAssertThrowsError(try traceForward(name: "bad", models: []) { builder in
+            let p = builder.input("p", [2, 3])
+            let t = builder.input("t", [2, 4])
+
+            lossLine = #line + 1
+            return [("loss", binaryCrossEntropyOnProbabilities(p, target: t))]
+        }) { error in
+            XCTAssert("\(error)".hasPrefix("\(#fileID):\(lossLine): error:"), "\(error)")
+        }
+    }
+
+    /// A layer of a model not passed in `models:` has no name: the message says which functions
+    /// name layers and which models this trace was given.
+    func testALayerOfAModelNotPassedToTheStepNamesTheFunctionsAndTheModelsGiven() throws {
+        let passed = TwoLayers(), forgotten = TwoLayers()
+        var line = 0
+        XCTAssertThrowsError(try traceStep(name: "bad", models: [passed], optimizer: nil) { builder in
+            let x = builder.input("x", [5, 6])
+
+            line = #line + 1
+            return StepOutputs(loss: forgotten.first(passed.first(x)).mean())
+        }) { error in
+            let message = "\(error)"
+            XCTAssert(message.hasPrefix("\(#fileID):\(line): error: Dense: layer has no name"), message)
+            XCTAssert(message.contains("`models:` of traceStep or traceForward"), message)
+            XCTAssert(message.contains("this trace was given: TwoLayers"), message)
+        }
+    }
+
     func testBatchNormTrainingUpdatesMovingStatisticsAndInferenceDoesNot() throws {
         let bn = BatchNorm(name: "bn")
         let training = try traceForward(name: "bn", models: [], training: true) { builder in

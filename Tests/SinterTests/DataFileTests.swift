@@ -18,18 +18,6 @@ final class DataFileTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: directory) }
 
-    func assertFileError(_ body: @autoclosure () throws -> Any, path: String, _ fragments: String..., line: UInt = #line) {
-        XCTAssertThrowsError(try body(), line: line) { error in
-            guard case let SinterError.file(errorPath, message)? = error as? SinterError else {
-                return XCTFail("unexpected error \(error)", line: line)
-            }
-            XCTAssertEqual(errorPath, path, line: line)
-            for fragment in fragments {
-                XCTAssertTrue(message.contains(fragment), "'\(message)' lacks '\(fragment)'", line: line)
-            }
-        }
-    }
-
     static func idxBytes(_ dims: [UInt32], data: [UInt8]) -> [UInt8] {
         var out: [UInt8] = [0, 0, 8, UInt8(dims.count)]
         for d in dims { out += [UInt8(d >> 24), UInt8(d >> 16 & 255), UInt8(d >> 8 & 255), UInt8(d & 255)] }
@@ -119,20 +107,20 @@ final class DataFileTests: XCTestCase {
     func testPNGVariantsAreConverted() throws {
         // 16-bit RGB: scaled to 8 bits.
         let white16 = [UInt8](repeating: 0xff, count: 2 * 2 * 3 * 2)
-        let deep = try PNGImage.read(path: writePNG("deep.png", width: 2, height: 2, format: UInt32(PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_LINEAR), buffer: white16))
+        let deep = try RasterImage.read(path: writePNG("deep.png", width: 2, height: 2, format: UInt32(PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_LINEAR), buffer: white16))
         XCTAssertEqual(deep.channels, 3)
         XCTAssertEqual(deep.pixels, [UInt8](repeating: 255, count: 12))
         // Palette: expanded to RGB.
-        let palette = try PNGImage.read(path: writePNG("palette.png", width: 2, height: 1, format: UInt32(PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_COLORMAP),
+        let palette = try RasterImage.read(path: writePNG("palette.png", width: 2, height: 1, format: UInt32(PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_COLORMAP),
                                                       buffer: [0, 1], colormap: [255, 0, 0, 0, 0, 255]))
         XCTAssertEqual(palette.channels, 3)
         XCTAssertEqual(palette.pixels, [255, 0, 0, 0, 0, 255])
         // Gray + alpha: gray, alpha composited onto white.
-        let ga = try PNGImage.read(path: writePNG("ga.png", width: 2, height: 1, format: UInt32(PNG_FORMAT_FLAG_ALPHA), buffer: [0, 255, 0, 0]))
+        let ga = try RasterImage.read(path: writePNG("ga.png", width: 2, height: 1, format: UInt32(PNG_FORMAT_FLAG_ALPHA), buffer: [0, 255, 0, 0]))
         XCTAssertEqual(ga.channels, 1)
         XCTAssertEqual(ga.pixels, [0, 255])
         // RGBA: RGB.
-        let rgba = try PNGImage.read(path: writePNG("rgba.png", width: 1, height: 1, format: UInt32(PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA), buffer: [10, 20, 30, 255]))
+        let rgba = try RasterImage.read(path: writePNG("rgba.png", width: 1, height: 1, format: UInt32(PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA), buffer: [10, 20, 30, 255]))
         XCTAssertEqual(rgba.pixels, [10, 20, 30])
     }
 
@@ -154,34 +142,38 @@ final class DataFileTests: XCTestCase {
     func testHugePNGIsRefusedFromItsHeader() throws {
         let path = "\(directory!)/huge.png"
         try AtomicFile.write(Self.pngHeaderOnly(width: 100_000, height: 100_000), to: path)
-        assertFileError(try PNGImage.read(path: path), path: path,
+        assertFileError(try RasterImage.read(path: path), path: path,
                         "PNG image is 100000x100000x3; decoded that is 30000000000 bytes, more than the limit of 1073741824 bytes")
     }
 
-    func testPNGFolderErrors() throws {
+    func testImageFolderErrors() throws {
         let empty = "\(directory!)/empty"
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
-        assertFileError(try ImageDataset.pngFolder(empty), path: empty, "holds no .png images")
-        assertFileError(try ImageDataset.pngFolder("\(directory!)/missing"), path: "\(directory!)/missing", "no such folder")
+        assertFileError(try ImageDataset.imageFolder(empty), path: empty, "holds no .png or .jpg images")
+        assertFileError(try ImageDataset.imageFolder("\(directory!)/missing"), path: "\(directory!)/missing", "no such folder")
 
         let broken = "\(directory!)/broken"
         try FileManager.default.createDirectory(atPath: broken, withIntermediateDirectories: true)
         try AtomicFile.write(Array("not a png".utf8), to: "\(broken)/a.png")
-        assertFileError(try ImageDataset.pngFolder(broken), path: "\(broken)/a.png", "not a PNG file")
+        assertFileError(try ImageDataset.imageFolder(broken), path: "\(broken)/a.png", "not a PNG or JPEG file")
         let png = try Data(contentsOf: URL(fileURLWithPath: writePNG("full.png", width: 64, height: 64, format: 0, buffer: [UInt8](repeating: 7, count: 4096))))
         try AtomicFile.write(Array(png.prefix(png.count - 20)), to: "\(broken)/a.png")
-        assertFileError(try ImageDataset.pngFolder(broken), path: "\(broken)/a.png", "cannot")
+        assertFileError(try ImageDataset.imageFolder(broken), path: "\(broken)/a.png", "cannot")
+        try FileManager.default.removeItem(atPath: "\(broken)/a.png")
+        let jpeg = [UInt8](try Data(contentsOf: try Fixtures.image("jpeg/baseline-420.jpg")))
+        try AtomicFile.write(Array(jpeg.prefix(jpeg.count / 2)), to: "\(broken)/a.jpeg")
+        assertFileError(try ImageDataset.imageFolder(broken), path: "\(broken)/a.jpeg", "cannot read JPEG: truncated")
 
         let small = "\(directory!)/small"
         try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
         _ = try writePNG("small/a.png", width: 8, height: 8, format: 0, buffer: [UInt8](repeating: 0, count: 64))
-        assertFileError(try ImageDataset.pngFolder(small, size: 64), path: "\(small)/a.png", "is 8x8; cannot crop 8x8 and resize to 64x64")
-        assertFileError(try ImageDataset.pngFolder(small, size: 0), path: small, "size and limit must be at least 1")
+        assertFileError(try ImageDataset.imageFolder(small, size: 64), path: "\(small)/a.png", "is 8x8; cannot crop 8x8 and resize to 64x64")
+        assertFileError(try ImageDataset.imageFolder(small, size: 0), path: small, "size and limit must be at least 1")
 
         let huge = "\(directory!)/huge"
         try FileManager.default.createDirectory(atPath: huge, withIntermediateDirectories: true)
         try AtomicFile.write(Self.pngHeaderOnly(width: 200_000, height: 200_000), to: "\(huge)/a.png")
-        assertFileError(try ImageDataset.pngFolder(huge), path: "\(huge)/a.png", "more than the limit")
+        assertFileError(try ImageDataset.imageFolder(huge), path: "\(huge)/a.png", "more than the limit")
     }
 
     func testGrayAndSixteenBitFolderBecomesRGB() throws {
@@ -189,7 +181,7 @@ final class DataFileTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         _ = try writePNG("mixed/a.png", width: 4, height: 4, format: 0, buffer: [UInt8](repeating: 255, count: 16))
         _ = try writePNG("mixed/b.png", width: 4, height: 4, format: UInt32(PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_LINEAR), buffer: [UInt8](repeating: 0, count: 96))
-        let set = try ImageDataset.pngFolder(folder, size: 2)
+        let set = try ImageDataset.imageFolder(folder, size: 2)
         XCTAssertEqual(set.count, 2)
         XCTAssertEqual(set.channels, 3)
         XCTAssertEqual(Array(set.pixels[0..<12]), [Float](repeating: 1, count: 12))

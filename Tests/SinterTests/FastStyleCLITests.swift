@@ -17,15 +17,21 @@ final class FastStyleCLITests: CLITestCase {
         try assertRefusedInOneLine(arguments, fragments, file: file, line: line)
     }
 
-    /// Two styles, 3 steps of batch 2 on 32x32 crops: loss.csv, the checkpoint and a picture;
-    /// then stylize a 37x29 image (not a multiple of 4) with style 1: the PNG has the image's
+    /// Two styles, 3 steps of batch 2 on 32x32 crops of a folder of PNG and JPEG photos
+    /// (progressive and baseline, one named .JPEG): loss.csv, the checkpoint and a picture; then
+    /// stylize a 37x29 image (not a multiple of 4) with style 1: the PNG has the image's
     /// size, and a style index the model lacks is refused.
     func testTrainStyleThenStylizeAnOddSizedImage() throws {
         let weights = path("vgg.safetensors")
         try Safetensors.write(try GatysStyleTransferTests.randomWeights(), to: weights)
         let out = path("run")
+        let mixed = path("photos")
+        try FileManager.default.createDirectory(atPath: mixed, withIntermediateDirectories: true)
+        for (source, name) in [("content-small.png", "a.png"), ("jpeg/progressive-420.jpg", "b.jpg"), ("jpeg/baseline-420.jpg", "c.JPEG")] {
+            try FileManager.default.copyItem(atPath: try Fixtures.image(source).path, toPath: "\(mixed)/\(name)")
+        }
         let arguments = ["train", "style", "--style", try styleImage, "--style", try Fixtures.file("Tests/SinterTests/Data/content-small.png").path,
-                         "--data", try photos, "--weights", weights, "--width-divisor", "8", "--crop", "32",
+                         "--data", mixed, "--weights", weights, "--width-divisor", "8", "--crop", "32",
                          "--crops-per-image", "2", "--style-size", "32", "--batch", "2"]
         let train = try sinter(arguments + ["--steps", "3", "--out", out], timeout: 300)
         XCTAssertEqual(train.status, 0, train.err)
@@ -48,7 +54,7 @@ final class FastStyleCLITests: CLITestCase {
         let run = try sinter(["stylize", "--model", "\(out)/checkpoint.sinter", "--content", odd, "--style-index", "1", "--out", stylized], timeout: 300)
         XCTAssertEqual(run.status, 0, run.err)
         XCTAssert(run.out.contains("37x29"), run.out)
-        let image = try PNGImage.read(path: stylized)
+        let image = try RasterImage.read(path: stylized)
         XCTAssertEqual([image.width, image.height], [37, 29])
 
         try assertRefused(["stylize", "--model", "\(out)/checkpoint.sinter", "--content", odd, "--style-index", "2", "--out", path("x.png")],

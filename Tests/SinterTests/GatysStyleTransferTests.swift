@@ -78,13 +78,13 @@ final class GatysStyleTransferTests: XCTestCase {
         XCTAssert(StyleImages.scaledSize(height: 100, width: 30, longSide: 512) == (512, 153))
     }
 
-    /// PNG loading: RGB kept (at its own size, 8-bit values), gray replicated, alpha composited
-    /// onto white, JPEG refused by name.
-    func testImageLoadingHandlesRGBGrayAlphaAndRefusesJPEG() throws {
+    /// Image loading: RGB kept (at its own size, 8-bit values), gray replicated, alpha composited
+    /// onto white, a JPEG decoded (whatever its name says), a broken JPEG refused naming the file.
+    func testImageLoadingHandlesRGBGrayAlphaAndJPEG() throws {
         let directory = try SinterProcess.temporaryDirectory("gatys-images")
         defer { try? FileManager.default.removeItem(at: directory) }
         let content = try Fixtures.file("Tests/SinterTests/Data/content-small.png").path
-        let png = try PNGImage.read(path: content)
+        let png = try RasterImage.read(path: content)
         let same = try StyleImages.load(path: content, longSide: png.width)
         XCTAssertEqual(same.shape, [1, png.height, png.width, 3])
         XCTAssertEqual(same.floats, png.pixels.map(Float.init))
@@ -101,10 +101,16 @@ final class GatysStyleTransferTests: XCTestCase {
         try Data(Self.transparentBlackPixel).write(to: URL(fileURLWithPath: transparent))
         XCTAssertEqual(try StyleImages.load(path: transparent, longSide: 1).floats, [255, 255, 255])
 
+        // A JPEG saved under a .png name: the content decides.
+        let photo = directory.appendingPathComponent("photo.png").path
+        try FileManager.default.copyItem(atPath: try Fixtures.file("Tests/SinterTests/Data/jpeg/baseline-420.jpg").path, toPath: photo)
+        let decoded = try RasterImage.read(path: photo)
+        XCTAssertEqual([decoded.width, decoded.height, decoded.channels], [48, 32, 3])
+        XCTAssertEqual(try StyleImages.load(path: photo, longSide: 48).floats, decoded.pixels.map(Float.init))
         let jpeg = directory.appendingPathComponent("photo.jpg").path
         try Data([0xFF, 0xD8, 0xFF, 0xE0, 0, 16]).write(to: URL(fileURLWithPath: jpeg))
         XCTAssertThrowsError(try StyleImages.load(path: jpeg, longSide: 32)) { error in
-            XCTAssert("\(error)".contains(jpeg) && "\(error)".contains("JPEG"), "\(error)")
+            XCTAssert("\(error)".contains(jpeg) && "\(error)".contains("cannot read JPEG: truncated"), "\(error)")
         }
     }
 

@@ -385,6 +385,36 @@ final class GraphPassTests: XCTestCase {
         XCTAssertEqual(PassPipeline().names, ["canonicalize", "decompose", "bn-fold", "reshape-elim", "cleanup"])
     }
 
+    /// An input nothing reads stays: the compiled program's inputs are the graph's, so a caller
+    /// feeding it (labels of an evaluation graph that only outputs predictions) is not refused.
+    func testCanonicalizeKeepsInputsThatNothingReads() throws {
+        let graph = try traceForward(name: "unused", models: []) { builder in
+            let x = builder.input("x", [2])
+            _ = builder.input("labels", [2], dtype: .i32)
+            return [("y", x.relu())]
+        }
+        let (optimized, _) = try optimizeGraph(graph, options: CompileOptions())
+        XCTAssertEqual(optimized.inputs.compactMap { optimized[$0].sourceName }, ["x", "labels"])
+        let executable = try compileGraph(graph, options: CompileOptions())
+        XCTAssertEqual(executable.inputNames, ["x", "labels"])
+        let out = try executable.run(["x": HostTensor(shape: [2], floats: [-1, 2]), "labels": HostTensor(shape: [2], int32s: [0, 1])])
+        XCTAssertEqual(out["y"]?.floats, [0, 2])
+    }
+
+    /// A misspelt SINTER_DISABLE is an error naming the passes there are, not a pass left on.
+    func testDisablingAnUnknownPassIsAnErrorListingThePasses() throws {
+        let graph = try traceForward(name: "tiny", models: []) { builder in [("y", builder.input("x", [2]).relu())] }
+        let options = CompileOptions.fromEnvironment(["SINTER_DISABLE": "decompos, fusion"])
+        XCTAssertThrowsError(try optimizeGraph(graph, options: options)) { error in
+            let message = "\(error)"
+            XCTAssert(message.contains("unknown passes 'decompos' (did you mean 'decompose'?), 'fusion';"), message)
+            XCTAssert(message.contains("the graph passes are: canonicalize, decompose, bn-fold, reshape-elim, cleanup"), message)
+            XCTAssert(message.contains("SINTER_NO_FUSE=1"), message)
+        }
+        XCTAssertThrowsError(try compileProgram(graph, options: options))
+        XCTAssertNoThrow(try optimizeGraph(graph, options: CompileOptions.fromEnvironment(["SINTER_DISABLE": "decompose"])))
+    }
+
     func testEveryPassCanBeDisabledAndReportsOneLine() throws {
         let graph = try CelebADCGAN(widthDivisor: 8).step(.generator, batch: 4, optimizer: nil)
         let names = PassPipeline().names

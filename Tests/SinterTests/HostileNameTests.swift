@@ -160,7 +160,7 @@ final class HostileNameTests: XCTestCase {
     // MARK: - Safetensors names
 
     /// Tensor names from a safetensors file are matched in Swift and never reach C: a hostile
-    /// name feeds its input, and unrelated hostile names are ignored.
+    /// name feeds its input, and unrelated hostile names are refused in a one-line message.
     func testHostileSafetensorsNamesFeedInputsByName() throws {
         let name = hostileNames[0]
         let graph = try parseIR(irText(name))
@@ -172,7 +172,13 @@ final class HostileNameTests: XCTestCase {
         let read = try Safetensors.read(path: file)
         XCTAssertEqual(Set(read.keys), Set(feeds.keys))
         try executable.loadPersistent(read, requireAll: true)
-        let results = try executable.run(read)
+        XCTAssertThrowsError(try executable.run(read)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("unknown inputs"), text)
+            XCTAssertFalse(text.unicodeScalars.contains { $0.value < 0x20 }, "a control byte reached the message: \(text)")
+        }
+        let inputs = Set(executable.inputNames)
+        let results = try executable.run(read.filter { inputs.contains($0.key) })
         XCTAssertEqual(results[name + ".y"]?.floats.count, 12)
         XCTAssertFalse(FileManager.default.fileExists(atPath: marker))
     }
@@ -201,7 +207,8 @@ final class HostileNameTests: XCTestCase {
             feeds[name] = HostTensor(shape: type.shape, floats: (0..<type.count).map { Float($0 % 5) - 1.5 })
         }
         try executable.loadPersistent(feeds, requireAll: true)
-        let results = try executable.run(feeds)
+        let inputs = Set(executable.inputNames)
+        let results = try executable.run(feeds.filter { inputs.contains($0.key) })
         return (results[tag + "." + outputs[0]]?.floats ?? [], outputs.count > 1 ? results[tag + "." + outputs[1]]?.floats ?? [] : [])
     }
 

@@ -20,7 +20,7 @@ final class ImageGridTests: XCTestCase {
         // One 1x8 grey image. Before the fix UInt8(NaN) trapped ("Float value cannot be converted").
         let values: [Float] = [.nan, .infinity, -.infinity, 1e30, -1e30, 0.5, -.nan, .greatestFiniteMagnitude]
         try ImageGrid.write(path: path, images: values, count: 1, height: 1, width: 8, channels: 1, columns: 1)
-        let image = try PNGImage.read(path: path)
+        let image = try RasterImage.read(path: path)
         XCTAssertEqual(image.width, 8 + 4)
         XCTAssertEqual(image.height, 1 + 4)
         let row = Array(image.pixels[(2 * image.width + 2)..<(2 * image.width + 10)])

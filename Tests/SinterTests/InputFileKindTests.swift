@@ -34,7 +34,7 @@ final class InputFileKindTests: XCTestCase {
                 ("a safetensors file", { try Safetensors.read(path: path) }),
                 ("a gzip or plain data file", { try IDXFile.read(path: path) }),
                 ("a gzip or plain data file", { try Gzip.readFile(path: path) }),
-                ("a PNG image", { try PNGImage.read(path: path) }),
+                ("a PNG or JPEG image", { try RasterImage.read(path: path) }),
             ]
             for (expected, reader) in readers {
                 let text = message(reader)
@@ -53,7 +53,7 @@ final class InputFileKindTests: XCTestCase {
         XCTAssertTrue(text.contains("header is not valid UTF-8"), text)
         XCTAssertFalse(text.contains("\u{1b}"), text)
         XCTAssertTrue(message { try IDXFile.read(path: path) }.contains("not an IDX file"))
-        XCTAssertTrue(message { try PNGImage.read(path: path) }.contains("not a PNG file"))
+        XCTAssertTrue(message { try RasterImage.read(path: path) }.contains("not a PNG or JPEG file"))
     }
 
     func testStaleTemporariesOfAKilledWriteAreCleaned() throws {

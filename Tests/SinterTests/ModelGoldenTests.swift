@@ -28,6 +28,17 @@ final class ModelGoldenTests: XCTestCase {
         XCTAssertEqual(checked.data["g.labels"]?.doubles, [1, 1])
     }
 
+    /// A golden file may be given as the inputs whole (weights and results too), but a name the
+    /// step does not know is refused with the inputs it takes.
+    func testAMisspeltEvalInputIsAnErrorNamingTheInputs() throws {
+        var data = try GoldenData.case(named: "model-denoising-autoencoder-w4").load()
+        data["nosie"] = data["noise"]
+        XCTAssertThrowsError(try evalStep(model: "denoising-autoencoder", weights: data, inputs: data, widthDivisor: 4)) { error in
+            let message = "\(error)"
+            XCTAssert(message.contains("takes no input 'nosie' (did you mean 'noise'?); its inputs are x, noise"), message)
+        }
+    }
+
     func testCelebADCGANBothPhasesMatchTensorFlow() throws {
         try checkModelCase("model-celeba-dcgan-w8", model: "celeba-dcgan", bn: .train, widthDivisor: 8)
     }

@@ -19,9 +19,11 @@ final class ParserFuzzTests: XCTestCase {
     func testGzip() throws { try fuzz(.gzip) }
     func testZstd() throws { try fuzz(.zstd) }
     func testPNG() throws { try fuzz(.png) }
+    func testJPEG() throws { try fuzz(.jpeg) }
     func testZip() throws { try fuzz(.zip) }
     func testRestrictedUnpickler() throws { try fuzz(.pickle) }
     func testTorchCheckpoint() throws { try fuzz(.torch) }
+    func testONNXModel() throws { try fuzz(.onnx) }
 
     func testMutatorIsDeterministic() {
         var a = Mutator(seed: 42), b = Mutator(seed: 42)

