@@ -50,9 +50,8 @@ public struct CompileOptions {
         if let directory = environment["SINTER_DUMP"], !directory.isEmpty { options.dumpDirectory = directory }
         options.codegen = CodegenOptions.fromEnvironment(environment)
         // The checking builds (CheckBuild.swift): also `--check-numerics` / `--check-bounds`.
-        func set(_ name: String) -> Bool { environment[name].map { !["", "0", "false", "no"].contains($0.lowercased()) } ?? false }
-        options.codegen.checkNumerics = set("SINTER_CHECK_NUMERICS")
-        options.codegen.checkBounds = set("SINTER_CHECK_BOUNDS")
+        options.codegen.checkNumerics = environmentFlag(environment, "SINTER_CHECK_NUMERICS")
+        options.codegen.checkBounds = environmentFlag(environment, "SINTER_CHECK_BOUNDS")
         if let text = environment["SINTER_STRATEGY"], !text.isEmpty {
             do {
                 options.codegen.strategies = try CodegenOptions.parseStrategies(text)
@@ -73,7 +72,8 @@ public struct CompileOptions {
 /// Verifies `graph` and runs the graph passes on it.
 public func optimizeGraph(_ graph: Graph, options: CompileOptions = .fromEnvironment()) throws -> (Graph, [PassReport]) {
     try graph.verify()
-    let pipeline = PassPipeline(disabled: options.disabledPasses)
+    let pipeline = PassPipeline(passes: PassPipeline.standardPasses(epilogueFusion: options.codegen.fuse),
+                                disabled: options.disabledPasses)
     return try pipeline.run(graph) { report, graph in try options.afterPass?(report, graph) }
 }
 

@@ -67,8 +67,8 @@ struct ModelBench {
         var generator = SplitMix64(seed: 1)
         var phases: [Phase] = []
         for (name, graph, program) in programs {
-            let cold = try KernelCache(directory: coldDirectory).compile(program)
-            let executable = try Runtime.compile(program, cache: try KernelCache(directory: coldDirectory), memoryLimit: memoryLimit)
+            let cold = try KernelCache(directory: coldDirectory, environment: ProcessInfo.processInfo.environment).compile(program)
+            let executable = try Runtime.compile(program, cache: try KernelCache(directory: coldDirectory, environment: ProcessInfo.processInfo.environment), memoryLimit: memoryLimit)
             // Initialisers depend only on a tensor's name, so phases sharing a weight agree.
             try executable.initializeParameters(seed: 0)
             if let weights = onnx?.weights { try executable.loadPersistent(weights, requireAll: true) }

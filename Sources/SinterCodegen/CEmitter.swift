@@ -3,7 +3,7 @@ import SinterPasses
 
 /// Emits the C translation unit of a graph. See Docs/abi.md for the contract with the runtime
 /// and Docs/fusion.md for how nodes are grouped into kernels (`options.fuse`).
-public func emitC(_ graph: Graph, options: CodegenOptions = .fromEnvironment()) throws -> CProgram {
+public func emitC(_ graph: Graph, options: CodegenOptions = CodegenOptions()) throws -> CProgram {
     try CEmitter.emit(ExecutionPlan(graph, options: options))
 }
 
@@ -96,7 +96,7 @@ public enum CEmitter {
     }
 
     /// Kernels in execution order (pure kernels as scheduled, then effects in graph order).
-    public static func kernels(_ graph: Graph, options: CodegenOptions = .fromEnvironment()) throws -> [Kernel] {
+    public static func kernels(_ graph: Graph, options: CodegenOptions = CodegenOptions()) throws -> [Kernel] {
         try ExecutionPlan(graph, options: options).kernels.map(\.kernel)
     }
 

@@ -47,12 +47,4 @@ public struct CodegenOptions: Sendable, Equatable {
 
     /// True for either checking build (the program then carries a `CheckTable`).
     public var isChecking: Bool { checkNumerics || checkBounds }
-
-    /// `SINTER_NO_FUSE=1` (any value but empty, 0, false, no) switches fusion off;
-    /// `SINTER_NO_PLAN=1` memory planning, `SINTER_NO_SCHEDULE=1` the scheduling pass.
-    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> CodegenOptions {
-        let off = environment["SINTER_NO_FUSE"].map { !["", "0", "false", "no"].contains($0.lowercased()) } ?? false
-        func set(_ name: String) -> Bool { environment[name].map { !["", "0", "false", "no"].contains($0.lowercased()) } ?? false }
-        return CodegenOptions(fuse: !off, plan: !set("SINTER_NO_PLAN"), schedule: !set("SINTER_NO_SCHEDULE"))
-    }
 }

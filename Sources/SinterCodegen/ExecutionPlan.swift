@@ -47,7 +47,7 @@ public struct ExecutionPlan {
     public let options: CodegenOptions
 
     /// Plans `graph`: fusion, a strategy per kernel, effects, schedule and arena.
-    public init(_ graph: Graph, options: CodegenOptions = .fromEnvironment()) throws {
+    public init(_ graph: Graph, options: CodegenOptions = CodegenOptions()) throws {
         let options = options.forPlan
         self.graph = graph
         self.options = options

@@ -53,21 +53,14 @@ public struct BatchNormFolding: GraphPass {
     /// The kernel product costs one pass over K (read + write) either way.
     public var profitFactor: Double?
     /// Whether the code generator fuses elementwise chains into the anchor's epilogue (Docs/fusion.md).
-    /// Defaults to the environment the code generator reads: on unless `SINTER_NO_FUSE` is set.
+    /// Must agree with the code generator's `CodegenOptions.fuse` (the umbrella passes it along).
     public var epilogueFusion: Bool
 
     public init(name: String = "bn-fold", profitFactor: Double? = 1,
-                epilogueFusion: Bool = BatchNormFolding.fusionFromEnvironment()) {
+                epilogueFusion: Bool = true) {
         self.name = name
         self.profitFactor = profitFactor
         self.epilogueFusion = epilogueFusion
-    }
-
-    /// False when `SINTER_NO_FUSE` is set to anything but empty, 0, false or no (as
-    /// `CodegenOptions.fromEnvironment` reads it).
-    public static func fusionFromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
-        guard let value = environment["SINTER_NO_FUSE"] else { return true }
-        return ["", "0", "false", "no"].contains(value.lowercased())
     }
 
     /// What the pass decided for one inference-mode BatchNorm.

@@ -26,14 +26,17 @@ public struct PassPipeline {
     public var passes: [any GraphPass]
     public var disabled: Set<String>
 
-    public init(passes: [any GraphPass] = PassPipeline.standardPasses, disabled: Set<String> = []) {
+    public init(passes: [any GraphPass] = PassPipeline.standardPasses(), disabled: Set<String> = []) {
         self.passes = passes
         self.disabled = disabled
     }
 
     /// The graph-level passes, in order. Fusion, memory planning and scheduling work on the
-    /// kernel schedule and run inside the code generator (switched off by `CodegenOptions`).
-    public static let standardPasses: [any GraphPass] = [Canonicalize(), Decompose(), BatchNormFolding(), ReshapeElimination(), Canonicalize(name: "cleanup")]
+    /// kernel schedule and run inside the code generator (switched off by `CodegenOptions`);
+    /// `epilogueFusion` must be that `CodegenOptions.fuse`: bn-fold's cost rule depends on it.
+    public static func standardPasses(epilogueFusion: Bool = true) -> [any GraphPass] {
+        [Canonicalize(), Decompose(), BatchNormFolding(epilogueFusion: epilogueFusion), ReshapeElimination(), Canonicalize(name: "cleanup")]
+    }
 
     public var names: [String] { passes.map(\.name) }
 

@@ -42,9 +42,9 @@ public struct CCompiler: Sendable, Equatable {
     ///   - environment: where `SINTER_CC`, `SINTER_CFLAGS` and `PATH` are read (tests pass their own).
     ///   - probeCacheDirectory: where the OpenMP probe result is remembered across processes; nil
     ///     probes in a temporary directory and remembers only for this process.
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment,
+    public init(environment: [String: String],
                 probeCacheDirectory: URL? = nil) throws {
-        let searchPath = environment["PATH"] ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        let searchPath = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         path = try Self.locate(environment: environment, searchPath: searchPath)
         versionLine = try Self.version(of: path, requestedViaEnvironment: environment["SINTER_CC"] != nil)
         if let custom = environment["SINTER_CFLAGS"] {

@@ -67,7 +67,7 @@ public final class KernelCache {
     ///   - directory: the cache root; nil means `$XDG_CACHE_HOME/sinter` or `$HOME/.cache/sinter`.
     ///   - environment: read for the cache location, `SINTER_NO_CACHE` and the compiler settings
     ///     (tests pass their own instead of mutating the process environment).
-    public init(directory: URL? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    public init(directory: URL? = nil, environment: [String: String]) throws {
         let root = try directory ?? Self.defaultDirectory(environment: environment)
         do {
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)

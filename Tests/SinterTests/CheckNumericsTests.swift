@@ -47,7 +47,7 @@ final class CheckNumericsTests: XCTestCase {
         XCTAssertNil(normal.program.checks)
         XCTAssertNotNil(checked.program.checks)
         XCTAssertFalse(normal.program.source.contains("sinter_check"))
-        let cache = try KernelCache()
+        let cache = try KernelCache.fromEnvironment()
         XCTAssertNotEqual(cache.key(for: normal.program), cache.key(for: checked.program), "a separate cache entry")
         let y = try compileGraph(graph, options: options(checkNumerics: false)).run(feeds)["y"]!.floats
         XCTAssertEqual(y[0], 2)

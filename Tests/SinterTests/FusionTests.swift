@@ -204,13 +204,22 @@ final class FusionTests: XCTestCase {
         let program: CProgram
         do {
             defer { if let previous { setenv("SINTER_NO_FUSE", previous, 1) } else { unsetenv("SINTER_NO_FUSE") } }
-            program = try emitC(optimized)
+            program = try emitC(optimized, options: .fromEnvironment())
         }
         XCTAssertTrue(program.info.kernels.allSatisfy { $0.nodes.count == 1 })
         XCTAssertTrue(program.info.fusionDecisions.isEmpty)
         XCTAssertTrue(program.info.fusionLine.hasPrefix("fuse (off: SINTER_NO_FUSE): "), program.info.fusionLine)
         let fusedProgram = try emitC(optimized, options: fused)
         XCTAssertLessThan(fusedProgram.info.kernels.count, program.info.kernels.count)
+        // Below the umbrella only the options given count: with SINTER_NO_FUSE=1 in the
+        // environment, emitC's default options still fuse, and the pass pipeline follows the
+        // fusion flag it is handed rather than the environment.
+        setenv("SINTER_NO_FUSE", "1", 1)
+        defer { if let previous { setenv("SINTER_NO_FUSE", previous, 1) } else { unsetenv("SINTER_NO_FUSE") } }
+        XCTAssertEqual(try emitC(optimized).info.kernels.count, fusedProgram.info.kernels.count)
+        let folding = PassPipeline.standardPasses().compactMap { $0 as? BatchNormFolding }
+        XCTAssertEqual(folding.map(\.epilogueFusion), [true])
+        XCTAssertEqual(PassPipeline.standardPasses(epilogueFusion: false).compactMap { ($0 as? BatchNormFolding)?.epilogueFusion }, [false])
     }
 
     // MARK: Profiling

@@ -59,7 +59,7 @@ final class GraphPassTests: XCTestCase {
 
     /// The standard pipeline with `bn-fold` and `decompose` replaced.
     func pipeline(folding: BatchNormFolding, decompose: Decompose = Decompose()) -> PassPipeline {
-        PassPipeline(passes: PassPipeline.standardPasses.map { pass -> any GraphPass in
+        PassPipeline(passes: PassPipeline.standardPasses().map { pass -> any GraphPass in
             switch pass.name {
             case "bn-fold": return folding
             case "decompose": return decompose

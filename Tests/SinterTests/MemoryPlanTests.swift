@@ -229,7 +229,7 @@ final class MemoryPlanTests: XCTestCase {
             let naive = try emitC(optimized, options: off)
             // The environment check assumes fusion on: skip it when the run sets SINTER_NO_FUSE.
             if fuse, CodegenOptions.fromEnvironment().fuse {
-                let fromEnvironment = try withEnvironment("SINTER_NO_PLAN", "1") { try emitC(optimized) }
+                let fromEnvironment = try withEnvironment("SINTER_NO_PLAN", "1") { try emitC(optimized, options: .fromEnvironment()) }
                 XCTAssertEqual(fromEnvironment.source, naive.source, "SINTER_NO_PLAN=1 is CodegenOptions.plan = false")
             }
             XCTAssertFalse(naive.info.memory.planned)
