@@ -45,6 +45,7 @@ public struct LabeledImages: Dataset {
 
     /// `pictures` with the first labels of the IDX label file at `labelsPath`.
     private static func labelled(_ pictures: ImageDataset, labelsPath path: String, classes: Int?) throws -> LabeledImages {
+        if let classes, classes < 1 { throw SinterError.runtime(message: "classes must be at least 1, not \(classes)") }
         let read = try IDXFile.labels(path: path, limit: pictures.count)
         guard read.count == pictures.count else {
             throw SinterError.file(path: path, message: "holds \(read.count) labels for \(pictures.count) images")

@@ -75,6 +75,9 @@ enum ConvOps {
             throw ONNXNodeFailure("input \(shapeText(xShape)) does not fit weights \(shapeText(wShape)) with group \(group)")
         }
         let outChannels = transposed ? wShape[1] * group : wShape[0]
+        if let bias = try c.input(2), c.shape(bias) != [outChannels] {
+            throw ONNXNodeFailure("bias \(shapeText(c.shape(bias))) must be [\(outChannels)]")
+        }
         let i = c.importer
         let input = try c.node(x, .channelsLast)
         if !transposed, group > 1, group == xShape[1], outChannels == group, let weights = w.constant {
@@ -99,10 +102,7 @@ enum ConvOps {
                                                                    "pads": .ints(forwardPads(c, input: [xShape[2], xShape[3]], window: window))])))
         }
         var y = try i.concat(pieces, axis: 3)
-        if let bias = try c.input(2) {
-            guard c.shape(bias) == [outChannels] else { throw ONNXNodeFailure("bias \(shapeText(c.shape(bias))) must be [\(outChannels)]") }
-            y = try i.add(.add, [y, c.node(bias, hint: c.node.inputs[2])])
-        }
+        if let bias = try c.input(2) { y = try i.add(.add, [y, c.node(bias, hint: c.node.inputs[2])]) }
         return c.runtime(y, .channelsLast, x.elementType)
     }
 

@@ -18,7 +18,9 @@ extension ONNXImporter {
     /// indices become one slice each (a descending run is sliced then reversed), joined by concat.
     func gather(_ id: Int, axis: Int, _ indices: [Int]) throws -> Int {
         guard !indices.isEmpty else { throw ONNXNodeFailure("the result would have size 0 along an axis; Sinter has no empty tensors") }
-        var pieces: [Int] = []
+        // The runs first, so a gather of millions of scattered indices is refused before it
+        // makes a node.
+        var runs: [(first: Int, last: Int, descending: Bool)] = []
         var start = 0
         while start < indices.count {
             var end = start + 1
@@ -26,17 +28,16 @@ extension ONNXImporter {
             if step == 1 || step == -1 {
                 while end < indices.count && indices[end] - indices[end - 1] == step { end += 1 }
             }
-            let first = indices[start], last = indices[end - 1]
-            if step == -1 && end - start > 1 {
-                let piece = try sliceAxis(id, axis: axis, last, first + 1)
-                pieces.append(try add(.reverse, [piece], Attributes(["axes": .ints([axis])])))
-            } else {
-                pieces.append(try sliceAxis(id, axis: axis, first, last + 1))
+            runs.append((indices[start], indices[end - 1], step == -1 && end - start > 1))
+            guard runs.count <= 256 else {
+                throw ONNXNodeFailure("gathering \(indices.count) scattered indices would need more than 256 slices; not supported")
             }
             start = end
         }
-        guard pieces.count <= 256 else {
-            throw ONNXNodeFailure("gathering \(indices.count) scattered indices would need \(pieces.count) slices; not supported")
+        let pieces = try runs.map { run -> Int in
+            guard run.descending else { return try sliceAxis(id, axis: axis, run.first, run.last + 1) }
+            let piece = try sliceAxis(id, axis: axis, run.last, run.first + 1)
+            return try add(.reverse, [piece], Attributes(["axes": .ints([axis])]))
         }
         return pieces.count == 1 ? pieces[0] : try add(.concat, pieces, Attributes(["axis": .int(axis)]))
     }

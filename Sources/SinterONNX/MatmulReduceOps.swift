@@ -66,11 +66,16 @@ enum MatmulReduceOps {
         var y = try i.add(.matmul, [c.inputNode(0), c.inputNode(1)], attrs)
         if alpha != 1 { y = try i.add(.mul, [y, ElementwiseOps.scalar(c, alpha, like: y)]) }
         if let bias = try c.input(2), beta != 0 {
-            var term = try c.inputNode(2)
-            if case .runtime = bias, beta != 1 { term = try i.add(.mul, [term, ElementwiseOps.scalar(c, beta, like: term)]) }
+            let term: Int
             if let constant = bias.constant, beta != 1 {
+                // Scaled at import: only the scaled bias becomes a weight.
                 term = try c.node(.constant(ONNXConstant(type: constant.type, shape: constant.shape, values: constant.values.map { $0 * beta })),
                                   hint: c.node.inputs[2] + ".beta")
+            } else if beta != 1 {
+                let unscaled = try c.inputNode(2)
+                term = try i.add(.mul, [unscaled, ElementwiseOps.scalar(c, beta, like: unscaled)])
+            } else {
+                term = try c.inputNode(2)
             }
             y = try i.add(.add, [y, term])
         }

@@ -123,7 +123,7 @@ struct NodeContext {
     /// A normalised axis in `0..<rank`, or a failure naming it.
     func axis(_ axis: Int, rank: Int, _ what: String = "axis") throws -> Int {
         let a = axis < 0 ? axis + rank : axis
-        guard a >= 0 && a < max(rank, 1) else { throw ONNXNodeFailure("\(what) \(axis) is out of range for rank \(rank)") }
+        guard a >= 0 && a < rank else { throw ONNXNodeFailure(rank == 0 ? "\(what) \(axis) given for a scalar (rank 0) value, which has no axes" : "\(what) \(axis) is out of range for rank \(rank)") }
         return a
     }
 }

@@ -39,8 +39,9 @@ public final class ONNXImporter {
     public let graph: Graph
     var values: [String: ImportedValue] = [:]
     var weights: [String: HostTensor] = [:]
-    /// Params already made for (value name, layout), so a weight read twice is stored once.
-    var materialized: [String: Int] = [:]
+    /// Constants already made nodes, by name hint and layout, with the value each holds: a hit
+    /// is reused only for an equal value (derived constants such as `.bn_scale` share hints).
+    var materialized: [String: [(value: ONNXConstant, node: Int)]] = [:]
     var location = SourceLocation.unknown
     var unnamedConstants = 0
 
@@ -181,10 +182,10 @@ public final class ONNXImporter {
                 c = c.transposed(toChannelsLast)
             }
             // A weight read by several nodes is stored once (hints name one value in one form).
-            let key = nameHint.map { "\($0)|\(layout)" }
-            if let key, let existing = materialized[key] { return existing }
+            guard let key = nameHint.map({ "\($0)|\(layout)" }) else { return try materialize(c, nameHint: nil) }
+            if let existing = materialized[key, default: []].first(where: { $0.value == c }) { return existing.node }
             let id = try materialize(c, nameHint: nameHint)
-            if let key { materialized[key] = id }
+            materialized[key, default: []].append((c, id))
             return id
         }
     }

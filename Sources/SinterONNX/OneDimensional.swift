@@ -14,6 +14,10 @@ enum OneDimensional {
     /// window attributes are 2-D, then drops the height of every result.
     static func lifted(_ c: NodeContext, lift: [Int], _ handler: (NodeContext) throws -> [ImportedValue]) throws -> [ImportedValue] {
         var node = c.node
+        // The lifted inputs go into the importer's value table under names no value has (the
+        // file's names are arbitrary, so a fixed suffix could shadow one), removed afterwards.
+        var temporary: [String] = []
+        defer { for name in temporary { c.importer.values[name] = nil } }
         for i in lift {
             guard let value = try c.input(i) else { continue }
             let shape = c.shape(value)
@@ -25,8 +29,10 @@ enum OneDimensional {
             } else {
                 lifted = c.runtime(try c.importer.reshape(c.node(value), raised), .asONNX, value.elementType)
             }
-            let name = node.inputs[i] + ".2d"
+            var name = node.inputs[i] + ".2d", suffix = 1
+            while c.importer.values[name] != nil { suffix += 1; name = node.inputs[i] + ".2d.\(suffix)" }
             c.importer.values[name] = lifted
+            temporary.append(name)
             node.inputs[i] = name
         }
         for k in node.attributes.indices {

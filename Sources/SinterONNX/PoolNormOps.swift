@@ -188,10 +188,17 @@ enum PoolNormOps {
         for axis in 0..<rank { sinterPads[2 * layout.axis(axis)] = before[axis]; sinterPads[2 * layout.axis(axis) + 1] = after[axis] }
         switch mode {
         case "constant":
-            let shift = value == 0 ? nil : try ElementwiseOps.scalar(c, value, like: y)
-            if let shift { y = try i.add(.sub, [y, shift]) }
-            y = try i.add(.pad, [y], Attributes(["pads": .ints(sinterPads), "mode": .string("constant")]))
-            if let shift { y = try i.add(.add, [y, shift]) }
+            let padding = Attributes(["pads": .ints(sinterPads), "mode": .string("constant")])
+            let padded = try i.add(.pad, [y], padding)
+            if value == 0 && value.sign == .plus {
+                y = padded
+            } else {
+                // The IR pads with +0 only: a mask of the original elements picks x or the value
+                // exactly (x - v padded then + v would lose small x, and gives NaN for v = -inf).
+                let ones = try i.add(.constant, [], Attributes(["value": .float(1)]), type: i.type(y))
+                let inside = try i.add(.pad, [ones], padding)
+                y = try i.add(.select, [inside, padded, ElementwiseOps.scalar(c, value, like: y)])
+            }
         case "reflect":
             y = try i.add(.pad, [y], Attributes(["pads": .ints(sinterPads), "mode": .string("reflect")]))
         case "edge":

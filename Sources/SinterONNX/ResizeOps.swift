@@ -37,6 +37,10 @@ enum ResizeOps {
         var axes = Array(0..<rank)
         if let given = try c.ints("axes") { axes = try given.map { try c.axis($0, rank: rank) } }
         guard !axes.isEmpty, Set(axes).count == axes.count else { throw ONNXNodeFailure("axes must name each resized axis once") }
+        // An empty axis has nothing to sample from (and would make every ratio infinite).
+        if let empty = axes.first(where: { shape[$0] == 0 }) {
+            throw ONNXNodeFailure("cannot resize axis \(empty) of \(shapeText(shape)): it is empty")
+        }
         // Scales and sizes, for the listed axes.
         var scales: [Double]?, sizes: [Int]?
         if upsample && c.opset < 9 {

@@ -93,6 +93,11 @@ final class DatasetTests: XCTestCase {
         XCTAssertThrowsError(try LabeledImages.idx(images: images, labels: labels, classes: 2)) {
             XCTAssert("\($0)".contains(labels) && "\($0)".contains("2 classes"), "\($0)")
         }
+        for classes in [0, -1] {
+            XCTAssertThrowsError(try LabeledImages.idx(images: images, labels: labels, classes: classes)) {
+                XCTAssert("\($0)".contains("classes must be at least 1"), "\($0)")
+            }
+        }
         try idx(1, [2], [0, 1]).write(to: URL(fileURLWithPath: labels))
         XCTAssertThrowsError(try LabeledImages.idx(images: images, labels: labels)) { XCTAssert("\($0)".contains(labels), "\($0)") }
     }

@@ -17,7 +17,8 @@ final class ONNXConformanceTests: XCTestCase {
         }
         XCTAssertEqual(failures, [], "node tests that import but do not match")
         let passed = outcomes.values.filter { $0 == .passed }.count
-        XCTAssertGreaterThan(passed, 300, "too few node tests pass")
+        // Docs/onnx.md's table: an importer change that turns passing cases into skips fails here.
+        XCTAssertGreaterThanOrEqual(passed, 633, "fewer node tests pass than the 633 Docs/onnx.md lists")
         let table = ONNXConformanceTable.markdown(cases, outcomes, unsupported: unsupported)
         if let path = ProcessInfo.processInfo.environment["SINTER_ONNX_TABLE"], !path.isEmpty {
             try table.write(toFile: path, atomically: true, encoding: .utf8)
