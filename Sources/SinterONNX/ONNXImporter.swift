@@ -43,6 +43,10 @@ public final class ONNXImporter {
     /// is reused only for an equal value (derived constants such as `.bn_scale` share hints).
     var materialized: [String: [(value: ONNXConstant, node: Int)]] = [:]
     var location = SourceLocation.unknown
+    /// Values held by the constants nodes have folded to so far, and the most an import may hold
+    /// (by default as many as one constant may have: 2^28, 2 GiB as doubles).
+    var foldedElements = 0
+    public var foldedElementBudget = ONNXConstant.maxElements
     var unnamedConstants = 0
 
     public init(model: ONNXModel, path: String, options: ONNXImportOptions = ONNXImportOptions()) {
@@ -157,6 +161,14 @@ public final class ONNXImporter {
         for (i, output) in node.outputs.enumerated() where !output.isEmpty {
             guard i < results.count else { throw context.failure("output \(i) ('\(output)') is not supported") }
             if let problem = ShapeBounds.problem(context.shape(results[i])) { throw context.failure("output \(i): \(problem)") }
+            if let constant = results[i].constant {
+                // Every folded value stays in `values`: a budget for all of them together, so a
+                // small file of many large ConstantOfShape nodes cannot exhaust memory.
+                foldedElements += constant.count
+                guard foldedElements <= foldedElementBudget else {
+                    throw context.failure("output \(i): the constants folded so far hold \(foldedElements) values, more than the \(foldedElementBudget) an import may fold")
+                }
+            }
             values[output] = results[i]
         }
     }

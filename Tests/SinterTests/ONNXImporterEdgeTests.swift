@@ -86,4 +86,17 @@ final class ONNXImporterEdgeTests: XCTestCase {
         let message = importError(bytes)
         XCTAssert(message.contains("'scatter' (Gather, opset 13): gathering 600 scattered indices would need more than 256 slices"), message)
     }
+
+    /// Each ConstantOfShape is within the per-constant limit; together they pass the import's
+    /// budget (lowered here so the test allocates little; the default is 2^28 values).
+    func testFoldedConstantsHaveATotalBudget() throws {
+        let nodes = (0..<3).map { S.node("ConstantOfShape", ["shape"], ["c\($0)"], name: "big\($0)") }
+        let bytes = S.model(nodes, initializers: [S.int64Tensor("shape", [64, 64])],
+                            inputs: [], outputs: [S.valueInfo("c2", [64, 64])], opset: 13)
+        let importer = try ONNXImporter(model: ONNXProtoDecoder.decodeModel(bytes, path: "m.onnx"), path: "m.onnx")
+        importer.foldedElementBudget = 10_000
+        XCTAssertThrowsError(try importer.run()) {
+            XCTAssert("\($0)".contains("'big2' (ConstantOfShape, opset 13)") && "\($0)".contains("12288 values, more than the 10000 an import may fold"), "\($0)")
+        }
+    }
 }
