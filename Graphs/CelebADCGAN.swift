@@ -1,7 +1,7 @@
 import Sinter
 
 /// §11's generator (W4 Lab 3, dim 64, four up-samplings, every kernel 4), layer names as in the
-/// golden case `model-celeba-dcgan-w8`: z (B,1,1,128) -> g1 Conv2DTranspose 512 k4 s1 VALID no bias
+/// golden case `model-celeba-dcgan-w16`: z (B,1,1,128) -> g1 Conv2DTranspose 512 k4 s1 VALID no bias
 /// (1x1 -> 4x4) -> gb1 BN -> relu -> g2 256 k4 s2 SAME no bias -> gb2 -> relu -> g3 128 -> gb3 ->
 /// relu -> g4 64 -> gb4 -> relu -> g5 Conv2DTranspose 3 k4 s2 SAME with bias -> tanh (64x64x3).
 /// 3,808,003 params (1,920 non-trainable). `widthDivisor` divides 512/256/128/64 (not z's 128).
@@ -74,7 +74,7 @@ public struct CelebADiscriminator: Module {
 /// beta1 0.5; `celebAOptimizer`), one per network.
 ///
 /// BatchNorm: the notebook calls both nets as `model(x)`, so every BN runs in **inference** mode
-/// (`bn: .infer`, the default here); the golden case `model-celeba-dcgan-w8` runs them all in
+/// (`bn: .infer`, the default here); the golden case `model-celeba-dcgan-w16` runs them all in
 /// **training** mode (`bn: .train`), where each call uses its batch's statistics and updates the
 /// moving ones (D's twice in phase d: on the fakes, then on the reals).
 public struct CelebADCGAN: Module {

@@ -1,6 +1,6 @@
 import Sinter
 
-/// §10's generator (W4 Lab 2), layer names as in the golden case `model-dcgan`:
+/// §10's generator (W4 Lab 2), layer names as in the golden case `model-dcgan-w4`:
 /// z (B,32) -> g_dense Dense 6272 (linear) -> Reshape (7,7,128) -> g_bn1 -> g_deconv1
 /// Conv2DTranspose 64 k5 s2 SAME selu -> g_bn2 -> g_deconv2 Conv2DTranspose 1 k5 s2 SAME tanh.
 /// 414,209 params (384 non-trainable). `widthDivisor` divides 128 and 64.

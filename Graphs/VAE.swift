@@ -1,7 +1,7 @@
 import Sinter
 
 /// The MNIST variational autoencoder of seed-models §7 (W3 Lab 1), layer names as in the golden
-/// cases `model-vae-bn-train` / `model-vae-bn-infer`. Latent dimension 2; every BatchNorm has the
+/// cases `model-vae-bn-train-w2` / `model-vae-bn-infer`. Latent dimension 2; every BatchNorm has the
 /// Keras defaults (momentum 0.99, epsilon 1e-3) and runs in the builder's mode (see `vaeStep`).
 /// `widthDivisor` divides the conv widths and dense widths (not the latent size).
 /// Params: encoder 82,104 + decoder 78,017 = 160,121 (6,696 non-trainable BN statistics).

@@ -53,7 +53,7 @@ final class AutoencoderGoldenTests: XCTestCase {
     }
 
     func testAutoencoderStepMatchesTensorFlow() throws {
-        try checkAutoencoderCase("model-autoencoder", widthDivisor: 1, input: "x")
+        try checkAutoencoderCase("model-autoencoder-w3", widthDivisor: 3, input: "x")
     }
 
     func testDenoisingAutoencoderStepMatchesTensorFlow() throws {

@@ -8,13 +8,13 @@ import XCTest
 final class GoldenCoverageTests: XCTestCase {
     /// Model case -> the test that checks it ("Class.method"; the method's file names the case).
     static let checkedModelCases: [String: String] = [
-        "model-autoencoder": "AutoencoderGoldenTests.testAutoencoderStepMatchesTensorFlow",
+        "model-autoencoder-w3": "AutoencoderGoldenTests.testAutoencoderStepMatchesTensorFlow",
         "model-denoising-autoencoder-w4": "AutoencoderGoldenTests.testDenoisingAutoencoderStepMatchesTensorFlow",
-        "model-vae-bn-train": "ModelGoldenTests.testVAEWithTrainingModeBatchNormMatchesTensorFlow",
+        "model-vae-bn-train-w2": "ModelGoldenTests.testVAEWithTrainingModeBatchNormMatchesTensorFlow",
         "model-vae-bn-infer": "ModelGoldenTests.testVAEWithInferenceModeBatchNormMatchesTensorFlow",
         "model-cvae": "ModelGoldenTests.testCVAEMatchesTensorFlow",
-        "model-dcgan": "ModelGoldenTests.testDCGANBothPhasesMatchTensorFlow",
-        "model-celeba-dcgan-w8": "ModelGoldenTests.testCelebADCGANBothPhasesMatchTensorFlow",
+        "model-dcgan-w4": "ModelGoldenTests.testDCGANBothPhasesMatchTensorFlow",
+        "model-celeba-dcgan-w16": "ModelGoldenTests.testCelebADCGANBothPhasesMatchTensorFlow",
         "model-nst-vgg19-w8": "ModelGoldenTests.testGatysStyleTransferStepMatchesTensorFlow",
         "model-nst-vgg19-w8-perturbed": "ModelGoldenTests.testGatysStyleTransferFromAPerturbedImageMatchesTensorFlow",
     ]

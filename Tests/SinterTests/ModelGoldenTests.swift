@@ -10,7 +10,7 @@ import XCTest
 /// from the same stored params.
 final class ModelGoldenTests: XCTestCase {
     func testVAEWithTrainingModeBatchNormMatchesTensorFlow() throws {
-        try checkModelCase("model-vae-bn-train", model: "vae", bn: .train)
+        try checkModelCase("model-vae-bn-train-w2", model: "vae", bn: .train, widthDivisor: 2)
     }
 
     func testVAEWithInferenceModeBatchNormMatchesTensorFlow() throws {
@@ -22,7 +22,7 @@ final class ModelGoldenTests: XCTestCase {
     }
 
     func testDCGANBothPhasesMatchTensorFlow() throws {
-        let checked = try checkModelCase("model-dcgan", model: "dcgan")
+        let checked = try checkModelCase("model-dcgan-w4", model: "dcgan", widthDivisor: 4)
         // The graph builds the labels itself (fakes first): they must be the golden ones.
         XCTAssertEqual(checked.data["d.labels"]?.doubles, [0, 0, 1, 1])
         XCTAssertEqual(checked.data["g.labels"]?.doubles, [1, 1])
@@ -40,7 +40,7 @@ final class ModelGoldenTests: XCTestCase {
     }
 
     func testCelebADCGANBothPhasesMatchTensorFlow() throws {
-        try checkModelCase("model-celeba-dcgan-w8", model: "celeba-dcgan", bn: .train, widthDivisor: 8)
+        try checkModelCase("model-celeba-dcgan-w16", model: "celeba-dcgan", bn: .train, widthDivisor: 16)
     }
 
     /// Gatys NST (seed-models §2) on VGG-19 / 8 with random weights: the style and content targets
