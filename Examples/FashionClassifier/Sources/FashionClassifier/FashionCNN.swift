@@ -11,8 +11,9 @@ struct FashionCNN: Model {
     let logits = Dense(10)
 
     func callAsFunction(_ x: Tensor) -> Tensor {
-        let features = maxPool(conv2(maxPool(conv1(x), 2)), 2)
-        return logits(features.flattened())
+        let block1 = maxPool(conv1(x), 2)
+        let block2 = maxPool(conv2(block1), 2)
+        return logits(block2.flattened())
     }
 }
 
