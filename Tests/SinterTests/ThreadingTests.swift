@@ -93,6 +93,20 @@ final class ThreadingTests: XCTestCase {
         }
     }
 
+    /// `SINTER_SPLIT_WORK` as the umbrella module reads it: a count moves the threshold, anything
+    /// else is refused with the variable's name.
+    func testSplitWorkFromTheEnvironment() throws {
+        XCTAssertEqual(CompileOptions.fromEnvironment([:]).codegen.splitWork, CodegenOptions.defaultSplitWork)
+        XCTAssertEqual(CompileOptions.fromEnvironment(["SINTER_SPLIT_WORK": "0"]).codegen.splitWork, 0)
+        XCTAssertEqual(CompileOptions.fromEnvironment(["SINTER_SPLIT_WORK": "524288"]).codegen.splitWork, 524288)
+        XCTAssertNoThrow(try CompileOptions.fromEnvironment(["SINTER_SPLIT_WORK": "524288"]).checkStrategies())
+        for bad in ["-1", "lots", "1e6"] {
+            XCTAssertThrowsError(try CompileOptions.fromEnvironment(["SINTER_SPLIT_WORK": bad]).checkStrategies()) { error in
+                XCTAssertTrue("\(error)".contains("SINTER_SPLIT_WORK='\(bad)' is not a count of element operations"), "\(error)")
+            }
+        }
+    }
+
     /// Names of the kernel functions (`static void k12(`) whose bodies hold a parallel pragma.
     private func kernelsWithPragmas(_ source: String) throws -> Set<String> {
         var result = Set<String>()
