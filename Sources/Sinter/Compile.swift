@@ -19,7 +19,7 @@ public struct CompileOptions {
     public var memoryLimit: Int?
     /// `SINTER_MAX_BYTES` as given when it is not a byte count (compileGraph refuses it).
     var invalidMemoryLimit: String?
-    /// Why `SINTER_STRATEGY` could not be read (compileProgram refuses it).
+    /// Why `SINTER_STRATEGY` or `SINTER_SPLIT_WORK` could not be read (compileProgram refuses it).
     var invalidStrategy: String?
 
     public init() {}
@@ -33,7 +33,7 @@ public struct CompileOptions {
         return memoryLimit
     }
 
-    /// `invalidStrategy` as an error, for callers that emit C themselves (`sinter bench`) as well
+    /// `invalidStrategy` (a bad `SINTER_STRATEGY` or `SINTER_SPLIT_WORK`) as an error, for callers that emit C themselves (`sinter bench`) as well
     /// as `compileProgram`.
     public func checkStrategies() throws {
         if let invalidStrategy { throw SinterError.runtime(message: invalidStrategy) }
@@ -41,7 +41,8 @@ public struct CompileOptions {
 
     /// Options from the environment: `SINTER_DISABLE` (comma-separated pass names), `SINTER_DUMP`,
     /// `SINTER_CHECK_NUMERICS=1` and `SINTER_CHECK_BOUNDS=1` (checking builds),
-    /// `SINTER_STRATEGY=conv2d:gemm-window,matmul:loops` (kernel strategies, Docs/strategies.md).
+    /// `SINTER_STRATEGY=conv2d:gemm-window,matmul:loops` (kernel strategies, Docs/strategies.md),
+    /// `SINTER_SPLIT_WORK=N` (the work from which a kernel splits over threads, Docs/performance.md).
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> CompileOptions {
         var options = CompileOptions()
         if let list = environment["SINTER_DISABLE"] {
@@ -59,6 +60,14 @@ public struct CompileOptions {
                 options.invalidStrategy = "SINTER_STRATEGY: \(message)"
             } catch {
                 options.invalidStrategy = "SINTER_STRATEGY: \(error)"
+            }
+        }
+        if let text = environment["SINTER_SPLIT_WORK"], !text.isEmpty {
+            if let work = Int(text.trimmingCharacters(in: .whitespaces)), work >= 0 {
+                options.codegen.splitWork = work
+            } else {
+                options.invalidStrategy = "SINTER_SPLIT_WORK='\(SinterError.excerpt(text.utf8, limit: 40))' is not a count of element operations "
+                    + "(expected a whole number >= 0, e.g. \(CodegenOptions.defaultSplitWork))"
             }
         }
         if let text = environment["SINTER_MAX_BYTES"], !text.isEmpty {

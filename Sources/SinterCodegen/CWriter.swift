@@ -5,10 +5,19 @@ import SinterIR
 struct CWriter {
     private(set) var lines: [String] = []
     private var depth = 0
+    /// The plan's threading decision for the kernel being written (Threading.swift): false, and
+    /// the writer drops every `SINTER_PARALLEL_FOR*` pragma an emitter writes, so the kernel runs
+    /// on the calling thread without opening a parallel region. Every emitter's pragmas pass
+    /// through here, whether they come from `loop(parallel:)` or are written as lines.
+    var splits = true
 
-    init(depth: Int = 0) { self.depth = depth }
+    init(depth: Int = 0, splits: Bool = true) {
+        self.depth = depth
+        self.splits = splits
+    }
 
     mutating func line(_ text: String) {
+        if !splits && text.hasPrefix("SINTER_PARALLEL_FOR") { return }
         lines.append(text.isEmpty ? "" : String(repeating: "    ", count: depth) + text)
     }
 
@@ -40,7 +49,9 @@ struct CWriter {
     var text: String { lines.joined(separator: "\n") + "\n" }
 }
 
-/// Loops with at least this many element operations in total are worth spreading over threads.
+/// The least work the convolution and matmul emitters give a parallel loop (their own check, below
+/// the plan's `CodegenOptions.splitWork`, which decides: Threading.swift). Other emitters leave
+/// the size question to the plan.
 let parallelWorkThreshold = 1 << 15
 
 /// The product of loop trip counts, for comparing with `parallelWorkThreshold`: saturating,

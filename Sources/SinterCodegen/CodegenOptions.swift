@@ -30,12 +30,18 @@ public struct CodegenOptions: Sendable, Equatable {
     /// reason in the plan. The umbrella module reads `SINTER_STRATEGY` into it
     /// (`parseStrategies`).
     public var strategies: [String: String]
+    /// The work (element operations, Threading.swift) from which a kernel's parallel loops split
+    /// over the OpenMP threads; smaller kernels run on the calling thread with no parallel region.
+    /// 0: every kernel that has a parallel loop splits; `Int.max`: none does. The umbrella module
+    /// reads `SINTER_SPLIT_WORK` into it.
+    public var splitWork: Int
 
     /// Bytes of each guard zone in a `checkBounds` build (a multiple of the arena alignment).
     public static let guardBytes = 64
 
     public init(fuse: Bool = true, profile: Bool = false, plan: Bool = true, schedule: Bool = true,
-                checkNumerics: Bool = false, checkBounds: Bool = false, strategies: [String: String] = [:]) {
+                checkNumerics: Bool = false, checkBounds: Bool = false, strategies: [String: String] = [:],
+                splitWork: Int = CodegenOptions.defaultSplitWork) {
         self.fuse = fuse
         self.profile = profile
         self.plan = plan
@@ -43,7 +49,11 @@ public struct CodegenOptions: Sendable, Equatable {
         self.checkNumerics = checkNumerics
         self.checkBounds = checkBounds
         self.strategies = strategies
+        self.splitWork = splitWork
     }
+
+    /// `splitWork` unless told otherwise: about 20-40 us of serial work (Threading.swift).
+    public static let defaultSplitWork = ThreadingRule.defaultSplitWork
 
     /// True for either checking build (the program then carries a `CheckTable`).
     public var isChecking: Bool { checkNumerics || checkBounds }

@@ -71,7 +71,11 @@ enum DataMovementKernels {
     }
 
     /// TF REFLECT padding (the edge is not repeated): source index of output index o along an
-    /// axis of size n padded by `before` is |o - before| mirrored at n - 1.
+    /// axis of size n padded by `before` is |o - before| mirrored at n - 1. The trailing axes
+    /// that are not padded are one contiguous run in both tensors (the channels of an NHWC
+    /// image), copied by a flat loop the compiler vectorises; the loops above it mirror their
+    /// index, the outermost of more than one iteration split over threads (an image's rows
+    /// when its batch is 1).
     private static func emitReflect(_ ctx: KernelContext, pads: [Int], _ w: inout CWriter) {
         let input = ctx.operandType(0)
         let out = ctx.type.shape
@@ -82,14 +86,26 @@ enum DataMovementKernels {
             w.line("y[0] = \(ctx.x(0))[0];")
             return
         }
+        // Loop over the axes up to the last padded one; the rest is a run of `run` elements.
+        let looped = (out.indices.last { pads[2 * $0] != 0 || pads[2 * $0 + 1] != 0 } ?? -1) + 1
+        let run = out[looped...].reduce(1, *)
+        let parallelAxis = out[..<looped].firstIndex { $0 > 1 }
         func level(_ d: Int, _ w: inout CWriter, yOff: String, xOff: String) {
-            if d == rank {
-                w.line("y[\(yOff)] = \(ctx.x(0))[\(xOff)];")
+            if d == looped {
+                let (y, x) = (yOff == "0" ? "y" : "y + \(yOff)", xOff == "0" ? ctx.x(0) : "\(ctx.x(0)) + \(xOff)")
+                if run == 1 {
+                    w.line("*(\(y)) = *(\(x));")
+                } else {
+                    w.block("") { w in
+                        w.line("\(ctx.t) *restrict yr = \(y);")
+                        w.line("const \(ctx.t) *restrict xr = \(x);")
+                        w.line("for (long c = 0; c < \(run); c++) yr[c] = xr[c];")
+                    }
+                }
                 return
             }
             let n = input.shape[d], before = pads[2 * d]
-            let parallel = d == 0 && ctx.type.count >= parallelWorkThreshold
-            w.loop("o\(d)", out[d], parallel: parallel) { w in
+            w.loop("o\(d)", out[d], parallel: d == parallelAxis) { w in
                 if before == 0 && pads[2 * d + 1] == 0 {
                     w.line("const long s\(d) = o\(d);")
                 } else {

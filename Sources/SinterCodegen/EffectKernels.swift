@@ -30,7 +30,7 @@ enum EffectKernels {
             w.line("const double lr = \(cDouble(lr));")
             w.line("(void)it;")
         }
-        let parallel = n >= parallelWorkThreshold
+        let parallel = true
         // Optional clip of the updated param (Adam's `clip`); written so NaN passes through, as
         // clip_by_value lets it.
         var clampLine: String?

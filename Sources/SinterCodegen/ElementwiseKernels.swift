@@ -111,7 +111,7 @@ enum ElementwiseKernels {
         if n == 1 {
             w.line("y[0] = \(value);")
         } else {
-            w.loop("i", n, parallel: n >= parallelWorkThreshold * 4) { w in w.line("y[i] = \(value);") }
+            w.loop("i", n, parallel: true) { w in w.line("y[i] = \(value);") }
         }
     }
 

@@ -79,7 +79,7 @@ public struct ExecutionPlan {
                 }
             }
             for i in targets { written.insert(node.operands[i]) }
-            effects.append(try PlannedKernel(Kernel(nodes: [id], isEffect: true), facts, inlined: inlined, forced: forced))
+            effects.append(try PlannedKernel(Kernel(nodes: [id], isEffect: true), facts, inlined: inlined, forced: forced, splitWork: options.splitWork))
         }
         try planArena(options)
     }

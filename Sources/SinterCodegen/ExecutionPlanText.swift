@@ -29,7 +29,8 @@ extension ExecutionPlan {
         let nodes = kernel.nodes.map { "%\($0) \(graph[$0].op.rawValue)" }.joined(separator: " + ")
         var lines = ["\(planned.name) (step \(step)) \(planned.kind.rawValue): \(nodes)",
                      "  geometry: \(planned.geometryText)",
-                     "  strategy: \(planned.strategyName), \(planned.reason)"]
+                     "  strategy: \(planned.strategyName), \(planned.reason)",
+                     "  threads: \(planned.threading.reason)"]
         if planned.scratchBytes > 0 {
             lines.append("  scratch: \(megabytes(planned.scratchBytes)) at arena+\(arena.offsets[.scratch(planned.anchor)] ?? 0)")
         } else {

@@ -58,7 +58,7 @@ struct FusedEmitter {
         }
         for b in leaves { params.append("const \(graph[b].type.dtype.cType) *x\(b)") }
         if planned.scratchBytes > 0 { params.append("uint8_t *restrict scratch") }
-        var w = CWriter()
+        var w = CWriter(splits: planned.threading.splits)
         let summary = kernel.nodes.map { "%\($0) \(graph[$0].op.rawValue)" }.joined(separator: " + ")
         w.line("/* \(kernel.name): \(summary.replacingOccurrences(of: "*/", with: "* /")) (fused, Docs/fusion.md)")
         for m in kernel.nodes { w.line("   \(describe(m, graph[m]))") }

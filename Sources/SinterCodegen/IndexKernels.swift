@@ -33,7 +33,7 @@ enum IndexKernels {
             }
         }
         let lowest = input.dtype == .i32 ? "INT32_MIN" : (input.dtype == .f32 ? "(-INFINITY)" : "(-(double)INFINITY)")
-        w.loop("o", results, parallel: workCount(results, n) >= parallelWorkThreshold) { w in
+        w.loop("o", results, parallel: true) { w in
             w.line("const \(t) *row = \(x) + (o / \(inner)) * \(n * inner) + o % \(inner);")
             w.line("int32_t best = 0;")
             // Starting below every value: the first comparable element is taken, NaN never is.
@@ -52,7 +52,7 @@ enum IndexKernels {
         let rows = ctx.operandType(0).count
         let one = cLiteral(1, ctx.dtype), zero = cLiteral(0, ctx.dtype)
         let x = ctx.x(0)
-        w.loop("i", rows, parallel: workCount(rows, depth) >= parallelWorkThreshold) { w in
+        w.loop("i", rows, parallel: true) { w in
             w.line("const int32_t k = \(x)[i];")
             w.line("for (long j = 0; j < \(depth); j++) \(ctx.out)[i * \(depth) + j] = k == j ? \(one) : \(zero);")
         }

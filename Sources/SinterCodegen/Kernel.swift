@@ -58,6 +58,10 @@ struct KernelContext {
     /// C element type of the result.
     var t: String { node.type.dtype.cType }
     var attrs: Attributes { node.attrs }
+    /// The plan's threading decision (Threading.swift): whether the kernel's parallel loops split
+    /// over threads. Emitters ask it only where splitting changes more than the pragma (a
+    /// different loop structure); the writer drops the pragmas of a kernel that does not split.
+    var splits: Bool { planned.threading.splits }
 
     func operandType(_ i: Int) -> TensorType { graph[node.operands[i]].type }
 
@@ -122,7 +126,7 @@ enum KernelEmitter {
         if planned.scratchBytes > 0 { params.append("uint8_t *restrict scratch") }
         if params.isEmpty { params.append("void") }
         let ctx = KernelContext(graph: graph, id: id, planned: planned, operandNames: names)
-        var w = CWriter()
+        var w = CWriter(splits: planned.threading.splits)
         w.line("/* \(describe(id, node)) */")
         try w.block("static void \(kernel.name)(\(params.joined(separator: ", ")))") { w in
             try planned.strategy.emit(ctx, &w)

@@ -37,6 +37,9 @@ struct StrategyInput {
     let graph: Graph
     let kernel: Kernel
     let geometry: KernelGeometry
+    /// The plan's threading decision (Threading.swift), made before the strategy: a strategy may
+    /// lay its work out differently when it splits (and ask for scratch for that).
+    var splits = true
     /// The node the kernel is built around (its main op, or a loop's result).
     var node: Node { graph[kernel.main ?? kernel.result] }
 }

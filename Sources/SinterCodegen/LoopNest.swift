@@ -62,11 +62,11 @@ struct LoopNest {
     }
 
     /// Emits the loops (coalesce first if wanted). `body` receives the element reference of each
-    /// access and returns the innermost statement(s). The outermost loop is parallel when the
-    /// nest is big enough.
+    /// access and returns the innermost statement(s). The outermost loop is parallel (when the
+    /// plan lets the kernel split: Threading.swift).
     func emit(_ w: inout CWriter, prefix: String = "i", parallel: Bool = true, body: ([String]) -> [String]) {
         let refs = accesses.indices.map { element($0, prefix: prefix) }
-        emitLevel(0, &w, prefix: prefix, parallel: parallel && count >= parallelWorkThreshold, refs: refs, body: body)
+        emitLevel(0, &w, prefix: prefix, parallel: parallel, refs: refs, body: body)
     }
 
     private func emitLevel(_ d: Int, _ w: inout CWriter, prefix: String, parallel: Bool, refs: [String],

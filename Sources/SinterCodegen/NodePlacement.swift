@@ -52,14 +52,14 @@ extension ExecutionPlan {
         guard options.fuse else {
             let values = Set(FusionPlanner.valueNodes(facts)).union(constants.map(\.result))
             for id in values where storage[id] == nil { storage[id] = .arena }
-            return try values.sorted().map { try PlannedKernel(Kernel(nodes: [$0], isEffect: false), facts, inlined: inlined, forced: forced) }
+            return try values.sorted().map { try PlannedKernel(Kernel(nodes: [$0], isEffect: false), facts, inlined: inlined, forced: forced, splitWork: options.splitWork) }
         }
         var planner = FusionPlanner(facts)
         let plan = planner.run()
-        var kernels = try constants.map { try PlannedKernel($0, facts, inlined: inlined, forced: forced) }
+        var kernels = try constants.map { try PlannedKernel($0, facts, inlined: inlined, forced: forced, splitWork: options.splitWork) }
         for group in plan.kernels {
             for m in group.kernel.nodes { storage[m] = group.kernel.stored.contains(m) ? .arena : Storage.none }
-            kernels.append(try PlannedKernel(group.kernel, facts, group: group.geometry, inlined: inlined, forced: forced))
+            kernels.append(try PlannedKernel(group.kernel, facts, group: group.geometry, inlined: inlined, forced: forced, splitWork: options.splitWork))
         }
         fusion.decisions = plan.decisions.map(\.line)
         fusion.refused = plan.refused

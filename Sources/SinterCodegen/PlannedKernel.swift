@@ -87,6 +87,8 @@ public struct PlannedKernel {
     public let reason: String
     /// Bytes of arena scratch the kernel needs during its call: one region, shared by its threads.
     public let scratchBytes: Int
+    /// Whether its parallel loops split over the OpenMP team, and why (Threading.swift).
+    public let threading: ThreadingDecision
     /// The nodes whose pointers the call passes, in parameter order: what it writes (a pure
     /// kernel's result or stored nodes), then `reads`.
     public let arguments: [Int]
@@ -96,9 +98,10 @@ public struct PlannedKernel {
 
     /// A kernel of `facts.graph`; `group` is the fusion pass's analysis of a fused kernel,
     /// `inlined` the constants written as literals, `forced` the strategies
-    /// `CodegenOptions.strategies` asks for.
+    /// `CodegenOptions.strategies` asks for, `splitWork` the work from which a kernel splits over
+    /// threads (`CodegenOptions.splitWork`).
     init(_ kernel: Kernel, _ facts: FusionFacts, group: Result<GroupGeometry, FusionRefusal>? = nil, inlined: Set<Int>,
-         forced: [KernelKind: String]) throws {
+         forced: [KernelKind: String], splitWork: Int) throws {
         let graph = facts.graph
         self.kernel = kernel
         let anchor = kernel.main ?? kernel.result
@@ -138,7 +141,8 @@ public struct PlannedKernel {
             }
         }
         geometry = try KernelGeometry(graph, anchor, kind: kind, group: self.group)
-        let input = StrategyInput(graph: graph, kernel: kernel, geometry: geometry)
+        threading = ThreadingRule.decide(graph, kernel, kind: kind, geometry: geometry, splitWork: splitWork)
+        let input = StrategyInput(graph: graph, kernel: kernel, geometry: geometry, splits: threading.splits)
         let choice = try StrategyChoice(input, kind: kind, forced: forced[kind])
         strategy = choice.strategy
         reason = choice.reason

@@ -39,8 +39,7 @@ enum PoolKernels {
             // A NaN in the window wins (TF max_pool of NaN is NaN); integers have none.
             let orNaN = ctx.dtype.isFloat ? " || xp[ch] != xp[ch]" : ""
             let lowest = ctx.dtype == .i32 ? "INT32_MIN" : (ctx.dtype == .f32 ? "(-INFINITY)" : "(-(double)INFINITY)")
-            let parallel = workCount(n, oh, ow, c, kh, kw) >= parallelWorkThreshold
-            w.loop("r", n * oh, parallel: parallel) { w in
+                        w.loop("r", n * oh, parallel: true) { w in
                 w.line("const long b = r / \(oh), i = r % \(oh);")
                 w.line("const \(t) *xb = x0 + b * \(h * wd * c);")
                 windowRows(&w)
@@ -73,7 +72,7 @@ enum PoolKernels {
             }
         case .maxPoolGrad:
             // x0 = x, x1 = dy. Each dy goes to the first maximum of its window (row-major scan).
-            w.loop("b", n, parallel: n > 1 && workCount(n, oh, ow, c, kh, kw) >= parallelWorkThreshold) { w in
+            w.loop("b", n, parallel: true) { w in
                 w.line("const \(t) *xb = x0 + b * \(h * wd * c);")
                 w.line("\(t) *dx = y + b * \(h * wd * c);")
                 w.line("memset(dx, 0, sizeof(\(t)) * \(h * wd * c));")
@@ -101,7 +100,7 @@ enum PoolKernels {
             }
         case .avgPoolGrad:
             // x0 = dy. dx[cell] += dy / (number of in-bounds cells of the window).
-            w.loop("b", n, parallel: n > 1 && workCount(n, oh, ow, c, kh, kw) >= parallelWorkThreshold) { w in
+            w.loop("b", n, parallel: true) { w in
                 w.line("\(t) *dx = y + b * \(h * wd * c);")
                 w.line("memset(dx, 0, sizeof(\(t)) * \(h * wd * c));")
                 w.loop("i", oh) { w in

@@ -19,7 +19,7 @@ enum RandomKernels {
             let low = cDouble(try ctx.attrs.float("low")), high = cDouble(try ctx.attrs.float("high"))
             value = "sinter_rng_uniform_\(ctx.dtype.helperSuffix)(seed, counter, (uint64_t)k, \(low), \(high))"
         }
-        w.loop("k", count, parallel: count >= 4096) { w in
+        w.loop("k", count, parallel: true) { w in
             w.line("y[k] = \(value);")
         }
     }

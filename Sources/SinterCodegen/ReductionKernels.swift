@@ -76,7 +76,7 @@ enum ReductionKernels {
         if reducedCount == 0 || outCount == 0 { return }
         if !groups.contains(where: \.reduced) {
             // Nothing to reduce (all reduced axes have size 1): a copy (mean divides by 1).
-            try w.loop("i", outCount, parallel: outCount >= parallelWorkThreshold) { w in
+            try w.loop("i", outCount, parallel: true) { w in
                 try store(&w, "i", try load(&w, "i"))
             }
             return
@@ -87,7 +87,7 @@ enum ReductionKernels {
             // [.., K, R]: contiguous runs of length L.
             let inner = groups.last!
             let outerReduced = groups.dropLast().filter(\.reduced)
-            let parallel = outCount > 1 && outCount * reducedCount >= parallelWorkThreshold
+            let parallel = outCount > 1
             try emitKeptLoops(kept, &w, parallel: parallel) { w, keptIndex, keptOffset in
                 w.line("\(t) acc = \(isMax ? lowest : zero);")
                 try emitLoops(outerReduced, prefix: "r", &w) { w, offset in
@@ -102,7 +102,7 @@ enum ReductionKernels {
                         // A whole-tensor reduction is split over threads by 4096-blocks: the
                         // block sums are then added in order, as sinter_sum does.
                         let parallelBlocks = kept.isEmpty && outerReduced.isEmpty && inner.size > 4096
-                            && inner.size <= 4096 * 4096 && inner.size >= parallelWorkThreshold
+                            && inner.size <= 4096 * 4096 && ctx.splits
                         try emitFusedSum(ctx, &w, start: start, count: inner.size, parallel: parallelBlocks, load: load)
                     } else {
                         w.line("acc += sinter_sum_\(ctx.dtype.helperSuffix)(\(x) + \(start), \(inner.size), 1);")
@@ -114,6 +114,9 @@ enum ReductionKernels {
         }
 
         // [.., R, K]: the innermost kept run (length C, contiguous) is vectorised over.
+        if let blocks = rowBlocks(geometry, op: op, splits: ctx.splits) {
+            return try emitRowBlocks(ctx, geometry, blocks: blocks, &w, load: load, store: store, finish: finish)
+        }
         let innerKept = groups.last!
         let outerKept = Array(kept.dropLast())
         let reducedGroups = groups.filter(\.reduced)
@@ -123,11 +126,11 @@ enum ReductionKernels {
         // rows): split the columns into two 128-byte aligned halves. Each column still sums its
         // rows in the same order, so the results do not change. Not with a fused prologue:
         // measured slower there (two threads streaming halves of every row of three arrays).
-        if !fusedInput && outerCount == 1 && tile == innerKept.size && tile >= 64 && outCount * reducedCount >= parallelWorkThreshold {
+        if !fusedInput && outerCount == 1 && tile == innerKept.size && tile >= 64 && ctx.splits {
             tile = (innerKept.size / 2 + 31) / 32 * 32
         }
         let tiles = (innerKept.size + tile - 1) / tile
-        let parallel = outCount / innerKept.size * tiles > 1 && outCount * reducedCount >= parallelWorkThreshold
+        let parallel = outCount / innerKept.size * tiles > 1
         let total = outerCount * tiles
         if parallel { w.line("SINTER_PARALLEL_FOR") }
         try w.loop("task", total) { w in
@@ -178,6 +181,55 @@ enum ReductionKernels {
                     try store(&w, "o * \(innerKept.size) + c0 + c", finish("acc[c]"))
                 }
             }
+        }
+    }
+
+    /// Rows summed into one partial sum before it is added to the total (the [R, K] loop nest).
+    static let rowsPerPart = 256
+
+    /// The number of row blocks when a sum over [R, K] (an instance norm's mean over H and W:
+    /// few columns, many rows) is split over threads by blocks of rows rather than by columns,
+    /// which leaves one task when the columns are few; nil when it is not. Only for kernels that
+    /// split (the blocks' partial sums take scratch).
+    static func rowBlocks(_ g: Geometry, op: Op, splits: Bool) -> Int? {
+        guard splits, op != .reduceMax, g.groups.count == 2, g.groups[0].reduced, !g.groups[1].reduced,
+              g.groups[1].size <= 1024, g.groups[0].size > rowsPerPart else { return nil }
+        return (g.groups[0].size + rowsPerPart - 1) / rowsPerPart
+    }
+
+    /// [R, K] by row blocks: each block of `rowsPerPart` rows sums into its own partial sums in
+    /// scratch (in parallel), then the partial sums are added into the total block by block, in
+    /// order. That is the arithmetic of the one-task loop nest (`part` flushed into `acc` every
+    /// `rowsPerPart` rows), so the values are the same bits as with one thread.
+    private static func emitRowBlocks(_ ctx: KernelContext, _ g: Geometry, blocks: Int, _ w: inout CWriter,
+                                      load: (inout CWriter, String) throws -> String,
+                                      store: (inout CWriter, String, String) throws -> Void,
+                                      finish: (String) -> String) throws {
+        let (rows, columns, stride) = (g.groups[0].size, g.groups[1].size, g.groups[0].stride)
+        let t = ctx.t, zero = cLiteral(0, ctx.dtype)
+        w.line("\(t) *parts = (\(t) *)scratch; /* [\(blocks)][\(columns)] partial sums */")
+        try w.loop("bk", blocks, parallel: true) { w in
+            w.line("\(t) *restrict part = parts + bk * \(columns);")
+            w.line("for (long c = 0; c < \(columns); c++) part[c] = \(zero);")
+            w.line("const long r1 = (bk + 1) * \(rowsPerPart) < \(rows) ? (bk + 1) * \(rowsPerPart) : \(rows);")
+            try w.block("for (long r = bk * \(rowsPerPart); r < r1; r++)") { w in
+                if ctx.hooks.load != nil {
+                    try w.block("for (long c = 0; c < \(columns); c++)") { w in
+                        w.line("part[c] += \(try load(&w, "r * \(stride) + c"));")
+                    }
+                } else {
+                    w.line("const \(t) *row = \(ctx.x(0)) + r * \(stride);")
+                    w.line("for (long c = 0; c < \(columns); c++) part[c] += row[c];")
+                }
+            }
+        }
+        try w.block("for (long c = 0; c < \(columns); c++)") { w in
+            w.line("\(t) acc = \(zero);")
+            w.line("for (long bk = 0; bk < \(blocks); bk++) acc += parts[bk * \(columns) + c];")
+            // The one-task nest adds its (empty) last partial sum once more when the rows are a
+            // whole number of blocks: 0 + (-0) is +0, so do the same.
+            if rows % rowsPerPart == 0 { w.line("acc += \(zero);") }
+            try store(&w, "c", finish("acc"))
         }
     }
 
@@ -264,4 +316,11 @@ struct AxisRunsReductionStrategy: KernelStrategy {
     var name: String { "axis-runs" }
 
     func emit(_ ctx: KernelContext, _ w: inout CWriter) throws { try ReductionKernels.emit(ctx, &w) }
+
+    /// The row blocks' partial sums, when the kernel is split by blocks of rows.
+    func scratchBytes(_ kernel: StrategyInput) -> Int {
+        guard case let .reduction(g) = kernel.geometry,
+              let blocks = ReductionKernels.rowBlocks(g, op: kernel.node.op, splits: kernel.splits) else { return 0 }
+        return blocks * g.groups[1].size * kernel.node.type.dtype.byteSize
+    }
 }

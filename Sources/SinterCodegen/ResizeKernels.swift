@@ -58,7 +58,7 @@ enum ResizeKernels {
         table("x_lo", xs.lower); table("x_hi", xs.upper); lerpTable("x_lerp", xs.lerp)
         let one = cLiteral(1, ctx.dtype)
         if !isGrad {
-            w.loop("r", n * oh, parallel: n * oh * ow * c >= parallelWorkThreshold / 4) { w in
+            w.loop("r", n * oh, parallel: true) { w in
                 w.line("const long b = r / \(oh), i = r % \(oh);")
                 w.line("const \(t) *top = x0 + (b * \(h) + y_lo[i]) * \(wd * c);")
                 w.line("const \(t) *bot = x0 + (b * \(h) + y_hi[i]) * \(wd * c);")
@@ -75,7 +75,7 @@ enum ResizeKernels {
                 }
             }
         } else {
-            w.loop("b", n, parallel: n > 1 && n * oh * ow * c >= parallelWorkThreshold / 4) { w in
+            w.loop("b", n, parallel: true) { w in
                 w.line("\(t) *dx = y + b * \(h * wd * c);")
                 w.line("memset(dx, 0, sizeof(\(t)) * \(h * wd * c));")
                 w.loop("i", oh) { w in

@@ -111,7 +111,7 @@ enum WinogradKernels {
         let p = problem(ctx.planned.kind, g)
         let t = Tiling(p, m: m, elementBytes: ctx.dtype.byteSize)
         let s = ctx.dtype.helperSuffix, ty = ctx.t
-        let parallel = g.work >= parallelWorkThreshold
+        let parallel = ctx.splits
         w.line("/* winograd F(\(m)x\(m),3x3): \(t.tiles) tiles of \(m)x\(m) (\(t.tilesH)x\(t.tilesW) per image) in \(t.blocks) block(s) "
                + "of \(t.block), \(t.slots) scratch slot(s) */")
         w.line("\(ty) *U = (\(ty) *)scratch; /* [\(t.positions)][\(p.k)][\(p.out)] */")

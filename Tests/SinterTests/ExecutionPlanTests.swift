@@ -53,24 +53,26 @@ final class ExecutionPlanTests: XCTestCase {
         XCTAssertEqual(lines.first, "# execution plan of plan_conv: 2 pure kernel(s), then 0 effect(s)")
         XCTAssertTrue(lines.contains("# \(program.info.fusionLine)"), plan.text)
         XCTAssertTrue(lines.contains("# \(program.info.memory.line)"), plan.text)
-        // Six lines per kernel: header, geometry, strategy, scratch, reads, writes.
-        guard let k = lines.firstIndex(where: { $0.hasPrefix("k\(conv) (step 0) conv2d: ") }), k + 5 < lines.count else {
+        // Seven lines per kernel: header, geometry, strategy, threads, scratch, reads, writes.
+        guard let k = lines.firstIndex(where: { $0.hasPrefix("k\(conv) (step 0) conv2d: ") }), k + 6 < lines.count else {
             return XCTFail("no conv2d kernel at step 0 in\n\(plan.text)")
         }
         XCTAssertEqual(lines[k], "k\(conv) (step 0) conv2d: %\(conv) conv2d + %\(conv + 1) add + %\(relu) relu")
         let multiplyAdds: Int = 2 * 6 * 5 * 4 * 3 * 3 * 3  // outputs x window taps x input channels
         XCTAssertEqual(lines[k + 1], "  geometry: x [2,6,5,3], w [3,3,3,4], y [2,6,5,4], strides 1x1, pads top 1 left 1; \(multiplyAdds) multiply-adds")
         XCTAssertTrue(lines[k + 2].hasPrefix("  strategy: gemm-window, ") && lines[k + 2].contains("x cheaper than winograd-f2 ("), lines[k + 2])
-        XCTAssertEqual(lines[k + 3], "  scratch: none")
-        XCTAssertEqual(lines[k + 4], "  reads: %0 io[0], %1 io[1], %2 io[2]")
+        XCTAssertEqual(lines[k + 3], "  threads: one thread: \(multiplyAdds / 4) element ops (\(multiplyAdds) multiply-adds / 4) < \(CodegenOptions.defaultSplitWork)")
+        XCTAssertEqual(lines[k + 4], "  scratch: none")
+        XCTAssertEqual(lines[k + 5], "  reads: %0 io[0], %1 io[1], %2 io[2]")
         // The offset the memory plan gave the stored relu (its own report, built separately).
         let reluBuffer = try XCTUnwrap(program.info.memory.buffers.first { $0.label == "%\(relu) relu" })
-        XCTAssertEqual(lines[k + 5], "  writes: %\(relu) arena+\(reluBuffer.offset), \(reluBuffer.bytes) bytes")
+        XCTAssertEqual(lines[k + 6], "  writes: %\(relu) arena+\(reluBuffer.offset), \(reluBuffer.bytes) bytes")
         let poolBuffer = try XCTUnwrap(program.info.memory.buffers.first { $0.label == "%\(pool) max_pool" })
-        XCTAssertEqual(Array(lines.suffix(7)), [
+        XCTAssertEqual(Array(lines.suffix(8)), [
             "k\(pool) (step 1) pool: %\(pool) max_pool",
             "  geometry: result [2,3,2,4]",
             "  strategy: clipped-window, the only pool strategy",
+            "  threads: one thread: 192 element ops (48 outputs x 4 window cells) < \(CodegenOptions.defaultSplitWork)",
             "  scratch: none",
             "  reads: %\(relu) arena+\(reluBuffer.offset)",
             "  writes: %\(pool) arena+\(poolBuffer.offset), \(poolBuffer.bytes) bytes",
