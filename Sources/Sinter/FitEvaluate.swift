@@ -42,6 +42,18 @@ extension Learner {
         return all
     }
 
+    /// Every feed name some graph of this learner takes: `x` and `y` for a learner made from a
+    /// `Model`, else the inputs of its phases, evaluation and prediction graphs (each traced for
+    /// `batch` when it is not compiled yet; input names do not depend on the batch size).
+    func feedNames(batch: Int) throws -> Set<String> {
+        if examples != nil { return ["x", "y"] }
+        var names = Set<String>()
+        for family in phases.map(\.family) + [evaluation, prediction].compactMap({ $0 }) {
+            names.formUnion(try family.inputNames(batch: batch))
+        }
+        return names
+    }
+
     /// Runs `family`'s graph on every batch of `data` in index order (prepared on the loader
     /// thread), each from the newest state; `body` gets each batch's outputs and size.
     private func forEachBatch(of data: any Dataset, on family: StepFamily, batchSize: Int?, what: String,
@@ -50,6 +62,9 @@ extension Learner {
         let size = batchSize ?? self.batchSize ?? 32
         guard size >= 1 else { throw SinterError.runtime(message: "learner '\(name)': batch size \(size), expected at least 1") }
         _ = notePartialBatch(count: data.count, batch: size, what: what, graph: family === prediction ? "prediction graph" : "evaluation graph")
+        // A feed no graph of the learner takes is misspelt, as `fit` says; one that another graph
+        // takes (the targets `y` when predicting) is left out.
+        try UntakenFeeds.check(data.feeds(for: [0]).keys, taken: try feedNames(batch: size), owner: "learner '\(name)' (\(what))", takers: "graphs")
         let batches = (data.count + size - 1) / size
         let loader = data.batches(size: size, shuffle: false, limit: batches)
         // Every batch runs from the same state, so random ops draw the same numbers for each

@@ -146,6 +146,9 @@ public final class Learner {
             return checkpoint
         }
         let sample = data.feeds(for: [0])
+        let taken = Set(try phases.flatMap { phase in try phase.family.executable(batch: batchSize).inputNames })
+        // Each phase is fed only the names it takes (below): a misspelt one must fail here.
+        try UntakenFeeds.check(sample.keys, taken: taken, owner: "learner '\(name)'", takers: "phases")
         let trainingPhases = try phases.map { phase -> TrainingPhase in
             let inputs = try phase.family.executable(batch: batchSize).program.inputs
             if let missing = inputs.first(where: { sample[$0.name] == nil }) {

@@ -84,6 +84,13 @@ final class ExampleTypes {
         }
     }
 
+    /// Throws unless the types of `feeds` are known (a dataset gave them): tracing before then
+    /// would give each example the shape of a scalar.
+    func requireResolved(_ feeds: [String], name: String) throws {
+        guard let missing = feeds.first(where: { types[$0] == nil }) else { return }
+        throw SinterError.runtime(message: "learner '\(name)': the shape of '\(missing)' comes from the data: pass data (any dataset of the examples it trains on) or fit first")
+    }
+
     /// Graph input `feed` for `batch` examples; resolved before any graph is traced.
     func input(_ builder: GraphBuilder, _ feed: String, _ batch: Int, _ location: SourceLocation) -> Tensor {
         let type = types[feed] ?? TensorType(builder.dtype, [])

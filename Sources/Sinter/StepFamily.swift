@@ -30,6 +30,17 @@ public final class StepFamily {
         return executable
     }
 
+    /// The graph as traced for `batch`, before any pass: what `executable(batch:)` compiles.
+    public func graph(batch: Int) throws -> Graph { try trace(batch) }
+
+    /// The names of the graph's inputs (the same at every batch size): a compiled executable's,
+    /// or traced for `batch` when none is compiled yet.
+    public func inputNames(batch: Int) throws -> Set<String> {
+        if let compiled = executables.values.first { return Set(compiled.inputNames) }
+        let traced = try trace(batch)
+        return Set(traced.inputs.compactMap { traced[$0].sourceName })
+    }
+
     /// The executable holding the newest state (nil before the first compile).
     public var current: Executable? { owner.flatMap { executables[$0] } }
 }

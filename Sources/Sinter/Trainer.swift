@@ -66,12 +66,7 @@ public final class Trainer {
         // Every feed name must be some phase's input, checked before any phase changes state.
         let executables = try phases.map { try $0.family.executable(batch: indices.count) }
         let taken = Set(executables.flatMap(\.inputNames))
-        let untaken = Set(feeds.flatMap(\.keys)).subtracting(taken).sorted()
-        if !untaken.isEmpty {
-            throw SinterError.runtime(message: "trainer for '\(model)': no phase takes the feed\(untaken.count == 1 ? "" : "s") "
-                + untaken.prefix(5).map { "'\(SinterError.excerpt($0))'\(NameSuggestions.hint(for: $0, among: taken.sorted()))" }.joined(separator: ", ")
-                + "; the phases take: " + (taken.isEmpty ? "no inputs" : taken.sorted().joined(separator: ", ")))
-        }
+        try UntakenFeeds.check(feeds.flatMap(\.keys), taken: taken, owner: "trainer for '\(model)'", takers: "phases")
         var outputs: [String: [String: HostTensor]] = [:]
         for ((phase, phaseFeeds), executable) in zip(zip(phases, feeds), executables) {
             if let newest, newest !== executable { executable.copyPersistent(from: newest) }

@@ -3,26 +3,35 @@ import Foundation
 import Sinter
 import SinterModels
 
-/// `sinter bench <model>` (ModelBench.swift): one whole training iteration or forward pass of a
-/// zoo model, every phase of it; `sinter bench --op matmul|conv2d` (OpBench.swift): one op.
+/// `sinter bench <model|FILE.ir|MODEL.onnx>` (ModelBench.swift): one whole training iteration or
+/// forward pass of a zoo model, every phase of it, or the graph of an IR file (a user's model
+/// saved by `Learner.saveGraph`) or an ONNX model; `sinter bench --op matmul|conv2d`
+/// (OpBench.swift): one op.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Time a model's iteration (every phase) or forward graph, or one op, on random data.",
         discussion: """
-            A GAN's iteration is its discriminator phase, then its generator phase, as training runs them; the JSON \
+            An IR file (FILE.ir) is timed as it is, on random inputs and seeded initial weights of its declared shapes \
+            unless --inputs and --weights (safetensors, as `sinter run` reads) give them. A GAN's iteration is its discriminator phase, then its generator phase, as training runs them; the JSON \
             names the phases timed ("phases") and gives each one's times ("phase_stats"). --op times one op through \
             the normal compile path after checking its result against an f64 reference; without --shape it benches \
             the peer scripts' shapes (matmul 512, 1024, 2048; conv2d \(OpBenchmark.defaultShapes["conv2d"]![0])).
             """)
 
-    @Argument(help: "Model name, or an ONNX model file (.onnx) (or use --op).") var model: String?
+    @Argument(help: "Model name, an IR text file (.ir, e.g. written by Learner.saveGraph), or an ONNX model file (.onnx) (or use --op).")
+    var model: String?
     @OptionGroup var shapeOptions: ONNXShapeOptions
     @Flag(help: "ONNX only: also time onnxruntime (python3 with the onnxruntime package, two threads) on the same inputs.")
     var onnxruntime = false
     @Flag(help: "Time the whole training step (default: the forward graph).") var train = false
     @Option(parsing: .unconditional, help: "Batch size (default: the model's).") var batch: Int?
-    @Option(parsing: .unconditional, help: "Timed iterations (default: 20 for a model; for --op, the peer scripts' count for that much work).")
+    @Option(name: [.customLong("steps"), .customLong("iterations")], parsing: .unconditional,
+            help: "Timed iterations (default: 20 for a model; for --op, the peer scripts' count for that much work).")
     var steps: Int?
+    @Option(help: "safetensors file of inputs (by name) to time on instead of random ones; it may hold params and state too.")
+    var inputs: String?
+    @Option(help: "safetensors file of every param and state tensor (e.g. from Learner.saveGraph or `sinter import-onnx`), instead of seeded initial values.")
+    var weights: String?
     @Option(parsing: .unconditional, help: "Untimed warm-up iterations.") var warmup: Int = 3
     @Option(help: "Output format: text or json.") var format: String = "text"
     @Option(parsing: .unconditional, help: "How many of the slowest kernels to list (timed in a separate profiling build; 0: none, and no profiling build).")
@@ -47,7 +56,7 @@ struct BenchCommand: ParsableCommand {
         try OptionChecks.check(threads, "--threads", in: 1...1024, "OpenMP threads")
         if op != nil {
             if let model { throw ValidationError("give a model (\(model)) or --op, not both") }
-            for (given, name) in [(train, "--train"), (batch != nil, "--batch"), (size != nil, "--size")] where given {
+            for (given, name) in [(train, "--train"), (batch != nil, "--batch"), (size != nil, "--size"), (inputs != nil, "--inputs"), (weights != nil, "--weights")] where given {
                 throw ValidationError("\(name) applies to models, not --op")
             }
             try OptionChecks.check(stride, "--stride", in: 1...OpBenchmark.maxExtent, "the convolution's stride")
@@ -62,14 +71,24 @@ struct BenchCommand: ParsableCommand {
         }
         try OptionChecks.batch(batch)
         try OptionChecks.check(size, "--size", in: StylizeCommand.sizes, "the image side in pixels")
-        if ONNXModelFile.isONNX(model) {
+        // An unknown name is refused by run(), with the list of models.
+        let argument = try? ModelArgument(model)
+        if case .onnxFile = argument {
             if train || batch != nil || size != nil { throw ValidationError("an ONNX model runs forward at its own shapes: use --input-shape, not --train, --batch or --size") }
-        } else if !shapeOptions.inputShape.isEmpty || onnxruntime {
+            return
+        }
+        if !shapeOptions.inputShape.isEmpty || onnxruntime {
             throw ValidationError("--input-shape and --onnxruntime apply to ONNX models (MODEL.onnx)")
-        } else if ImageZoo.entry(named: model) != nil {
+        }
+        switch argument {
+        case .irFile:
+            if train || batch != nil || size != nil {
+                throw ValidationError("an IR file runs as saved, at its own shapes: not --train, --batch or --size (save the graph you want to time, e.g. Learner.saveGraph(to:, train: true))")
+            }
+        case .imageZoo:
             if batch != nil && batch != 1 { throw ValidationError("\(model) optimises one image: --batch must be 1 (use --size)") }
-        } else if size != nil {
-            throw ValidationError("--size applies to image models (\(ImageZoo.entries.map(\.name).joined(separator: ", "))), not \(model); use --batch")
+        default:
+            if size != nil { throw ValidationError("--size applies to image models (\(ImageZoo.entries.map(\.name).joined(separator: ", "))), not \(model); use --batch") }
         }
     }
 
@@ -101,12 +120,22 @@ struct BenchCommand: ParsableCommand {
             // before anything is compiled or loaded. (Only the CLI reads or sets the environment.)
             if let threads { setenv("OMP_NUM_THREADS", String(threads), 1) }
             if let model {
-                var bench = ModelBench(model: model, train: train, batch: batch, size: size, steps: steps ?? 20, warmup: warmup, top: top,
-                                       json: format == "json")
-                if ONNXModelFile.isONNX(model) {
+                let argument = try ModelArgument(model)
+                var bench = ModelBench(model: model, argument: argument, train: train, batch: batch, size: size, steps: steps ?? 20,
+                                       warmup: warmup, top: top, json: format == "json")
+                if case .onnxFile = argument {
                     let imported = try ONNXModelFile.load(model, shapes: shapeOptions.shapes)
                     bench.onnx = (imported.graph, imported.weights)
                     bench.onnxruntime = onnxruntime
+                }
+                if let inputs {
+                    try PathChecks.inputFile(inputs, option: "--inputs", expected: "a safetensors file")
+                    bench.given = try Safetensors.read(path: inputs)
+                }
+                if let weights {
+                    try PathChecks.inputFile(weights, option: "--weights", expected: "a safetensors file")
+                    bench.given.merge(try Safetensors.read(path: weights)) { input, _ in input }
+                    bench.weightsGiven = true
                 }
                 try bench.run()
             } else {

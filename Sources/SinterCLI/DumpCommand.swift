@@ -3,19 +3,20 @@ import Foundation
 import Sinter
 import SinterModels
 
-/// `sinter dump <model|MODEL.onnx>`: everything the compiler did to a model from Graphs/ or an ONNX
-/// file (imported, with its node names as locations) — the IR as traced
+/// `sinter dump <model|FILE.ir|MODEL.onnx>`: everything the compiler did to a model from Graphs/,
+/// an IR text file (a user's model saved by `Learner.saveGraph`, or any `sinter dump` output) or
+/// an ONNX file (imported, with its node names as locations) — the IR as traced
 /// or after any pass (text, dot or json), the execution plan (`--after plan`), the kernels fusion
 /// made, the memory plan (table and SVG), the generated C, or a one-object summary. Pass reports
 /// go to stderr.
 struct DumpCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dump",
-        abstract: "Show what the compiler did to a model from Graphs/ or an ONNX file.",
+        abstract: "Show what the compiler did to a model from Graphs/, an IR text file or an ONNX file.",
         discussion: "Models: \(Zoo.entries.map(\.name).joined(separator: ", ")). Passes: \(PassPipeline().names.joined(separator: ", ")); "
             + "'--after plan' prints the execution plan (kernels, strategies, arena offsets; SINTER_STRATEGY=kind:strategy,... forces strategies).")
 
-    @Argument(help: "Model name, or an ONNX model file (.onnx).") var model: String
+    @Argument(help: "Model name, an IR text file (.ir, e.g. written by Learner.saveGraph), or an ONNX model file (.onnx).") var model: String
     @OptionGroup var shapeOptions: ONNXShapeOptions
     @Flag(help: "The whole training step: forward, gradients, optimizer updates.") var train = false
     @Option(parsing: .unconditional, help: "Batch size (default: the model's).") var batch: Int?
@@ -24,7 +25,7 @@ struct DumpCommand: ParsableCommand {
     @Option(help: "Graph format: text (IR), dot (Graphviz) or json; with --summary: text or json.") var format: String = "text"
     @Flag(help: "The kernels after fusion: ops fused, FLOPs, bytes moved, source lines.") var kernels = false
     @Flag(help: "The memory plan as a table; the picture goes to --svg.") var memory = false
-    @Option(help: "Where --memory writes its SVG picture (default: <model>-memory.svg).") var svg: String?
+    @Option(help: "Where --memory writes its SVG picture (default: <model>-memory.svg; for a file, beside it).") var svg: String?
     @Flag(name: .customLong("emit-c"), help: "The generated C.") var emitC = false
     @Flag(help: "Headline numbers: ops, kernels, naive/lower-bound/arena bytes.") var summary = false
 
@@ -43,16 +44,23 @@ struct DumpCommand: ParsableCommand {
         }
     }
 
-    /// The model's graph: traced from Graphs/, or imported from an ONNX file.
-    func graph() throws -> Graph {
-        if ONNXModelFile.isONNX(model) {
+    /// The model's graph: traced from Graphs/, read from an IR text file, or imported from an ONNX file.
+    func graph(_ argument: ModelArgument) throws -> Graph {
+        let entry: ZooEntry
+        switch argument {
+        case let .zoo(zooEntry): entry = zooEntry
+        case let .imageZoo(image):
+            throw SinterError.runtime(message: "\(image.name) is traced at an image size, not a batch: time it with `sinter bench \(image.name) --size N`; dump takes the models \(Zoo.entries.map(\.name).joined(separator: ", ")), FILE.ir or FILE.onnx")
+        case let .irFile(path), let .onnxFile(path):
             guard !train, batch == nil, phase == nil else {
-                throw SinterError.runtime(message: "--train, --batch and --phase apply to models from Graphs/, not to an ONNX file (its shapes are its own; see --input-shape)")
+                throw SinterError.runtime(message: "--train, --batch and --phase apply to models from Graphs/, not to a file (\(SinterError.excerpt(path, limit: 80))): its graph and shapes are its own"
+                    + (argument.isONNX ? " (see --input-shape)" : "; save the training step with Learner.saveGraph(to:, train: true)"))
             }
-            return try ONNXModelFile.load(model, shapes: shapeOptions.shapes).graph
+            if argument.isONNX { return try ONNXModelFile.load(path, shapes: shapeOptions.shapes).graph }
+            guard shapeOptions.inputShape.isEmpty else { throw SinterError.runtime(message: "--input-shape applies to ONNX models only") }
+            return try ModelArgument.readIR(path, option: "MODEL")
         }
         guard shapeOptions.inputShape.isEmpty else { throw SinterError.runtime(message: "--input-shape applies to ONNX models only") }
-        let entry = try Zoo.entry(named: model)
         var trace = entry.trace
         if let phase {
             guard let found = entry.phases.first(where: { $0.name == phase }) else {
@@ -68,8 +76,10 @@ struct DumpCommand: ParsableCommand {
 
     func run() throws {
         do {
-            if memory { try PathChecks.outputFile(svg ?? "\(model)-memory.svg", option: "--svg") }
-            let traced = try graph()
+            let argument = try ModelArgument(model)
+            let svgPath = svg ?? "\(argument.stem)-memory.svg"
+            if memory { try PathChecks.outputFile(svgPath, option: "--svg") }
+            let traced = try graph(argument)
             let passNames = PassPipeline().names
             if let after, after != "all", after != "plan", !passNames.contains(after) {
                 throw SinterError.runtime(message: "unknown pass '\(SinterError.excerpt(after, limit: 40))'; passes: \(passNames.joined(separator: ", ")), all, plan")
@@ -95,9 +105,8 @@ struct DumpCommand: ParsableCommand {
             if kernels { print(compilation.kernelsText, terminator: "") }
             if memory {
                 print(memoryTable(compilation.program.info.memory, top: 12), terminator: "")
-                let path = svg ?? "\(model)-memory.svg"
-                try memorySVG(compilation.program.info.memory).write(toFile: path, atomically: true, encoding: .utf8)
-                FileHandle.standardError.write("wrote \(path)\n".data(using: .utf8)!)
+                try memorySVG(compilation.program.info.memory).write(toFile: svgPath, atomically: true, encoding: .utf8)
+                FileHandle.standardError.write("wrote \(svgPath)\n".data(using: .utf8)!)
             }
             if emitC { print(compilation.program.source, terminator: "") }
             if summary {

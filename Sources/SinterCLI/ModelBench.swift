@@ -5,9 +5,12 @@ import SinterModels
 /// `sinter bench MODEL`: compile every phase of one iteration (cold, then cached), warm up, and
 /// time whole iterations on random data. A GAN's iteration is its discriminator phase, then its
 /// generator phase, each handing its weights on to the next exactly as `Trainer` does, so the
-/// time is that of a training step; other models have one phase (`train` or `forward`).
+/// time is that of a training step; other models have one phase (`train` or `forward`). An IR
+/// file (a user's saved model) is one phase: `train` when it updates state, else `forward`.
 struct ModelBench {
+    /// As given on the command line (the report's "model").
     var model: String
+    var argument: ModelArgument
     var train: Bool
     var batch: Int?
     var size: Int?
@@ -19,6 +22,10 @@ struct ModelBench {
     var onnx: (graph: Graph, weights: [String: HostTensor])? = nil
     /// With `onnx`: also time onnxruntime on the same inputs (ONNXRuntimeTiming).
     var onnxruntime = false
+    /// Tensors from `--inputs` and `--weights` (by name: inputs, params, state), used instead of
+    /// random inputs and seeded initial values; `weightsGiven`: every persistent tensor must be there.
+    var given: [String: HostTensor] = [:]
+    var weightsGiven = false
 
     /// One compiled graph of the iteration, with its random inputs and its times.
     struct Phase {
@@ -32,23 +39,42 @@ struct ModelBench {
         var times = Timings()
     }
 
-    func run() throws {
-        let image = ImageZoo.entry(named: model)
-        let imageSide = image.map { size ?? $0.defaultSize }
-        let batchSize: Int
-        let traced: [(name: String, graph: Graph)]
-        if let onnx {
-            batchSize = 1
-            traced = [("forward", onnx.graph)]
-        } else if let image, let imageSide {
-            batchSize = 1
-            traced = [(train ? "train" : "forward", try image.trace(imageSide, train))]
-        } else {
-            let entry = try Zoo.entry(named: model)
-            batchSize = batch ?? entry.defaultBatch
-            traced = entry.phases.isEmpty ? [(train ? "train" : "forward", try entry.trace(batchSize, train))]
+    /// The graphs of one iteration, by phase; the batch size and image side they were traced at.
+    private func tracedPhases() throws -> (phases: [(name: String, graph: Graph)], batchSize: Int, imageSide: Int?) {
+        switch argument {
+        case .onnxFile:
+            guard let onnx else { throw SinterError.runtime(message: "\(model): the ONNX model was not imported") }
+            return ([("forward", onnx.graph)], 1, nil)
+        case let .irFile(path):
+            let graph = try ModelArgument.readIR(path, option: "MODEL")
+            // The batch of a saved model is its first input's leading axis (what `Learner.saveGraph` traced).
+            let batchSize = graph.inputs.first.flatMap { graph[$0].type.shape.first } ?? 1
+            return ([(graph.effects.isEmpty ? "forward" : "train", graph)], batchSize, nil)
+        case let .imageZoo(image):
+            let side = size ?? image.defaultSize
+            return ([(train ? "train" : "forward", try image.trace(side, train))], 1, side)
+        case let .zoo(entry):
+            let batchSize = batch ?? entry.defaultBatch
+            let phases = entry.phases.isEmpty ? [(train ? "train" : "forward", try entry.trace(batchSize, train))]
                 : try entry.phases.map { ($0.name, try $0.trace(batchSize, train)) }
+            return (phases, batchSize, nil)
         }
+    }
+
+    /// Throws for a tensor of `--inputs`/`--weights` that no phase takes, as input or persistent.
+    private func checkGivenNames(_ programs: [CProgram]) throws {
+        let taken = Set(programs.flatMap { $0.inputs.map(\.name) + $0.persistent.map(\.name) })
+        guard let unknown = given.keys.sorted().first(where: { !taken.contains($0) }) else { return }
+        throw SinterError.runtime(message: "--inputs/--weights: \(model) has no input or persistent tensor '\(SinterError.excerpt(unknown))'"
+            + NameSuggestions.hint(for: unknown, among: taken.sorted()) + "; it has: \(taken.sorted().prefix(20).joined(separator: ", "))"
+            + (taken.count > 20 ? ", ..." : ""))
+    }
+
+    func run() throws {
+        let (traced, batchSize, imageSide) = try tracedPhases()
+        // A file's graph is a training step when it updates state; a zoo model's when asked.
+        var training = train
+        if case .irFile = argument { training = traced.contains { !$0.graph.effects.isEmpty } }
         let compileOptions = CompileOptions.fromEnvironment()
         let memoryLimit = try compileOptions.checkedMemoryLimit()
         try compileOptions.checkStrategies()
@@ -60,6 +86,7 @@ struct ModelBench {
             try MemoryGuard.check(program, limit: memoryLimit)
             programs.append((name, optimized, program))
         }
+        try checkGivenNames(programs.map(\.program))
 
         // Cold: a fresh cache, so the C compiler runs. Cached: the same program again.
         let coldDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("sinter-bench-\(UUID().uuidString)")
@@ -72,10 +99,12 @@ struct ModelBench {
             // Initialisers depend only on a tensor's name, so phases sharing a weight agree.
             try executable.initializeParameters(seed: 0)
             if let weights = onnx?.weights { try executable.loadPersistent(weights, requireAll: true) }
+            let persistentNames = Set(program.persistent.map(\.name))
+            try executable.loadPersistent(given.filter { persistentNames.contains($0.key) }, requireAll: weightsGiven)
             var inputs: [String: HostTensor] = [:]
             for slot in program.inputs {
                 let values = (0..<slot.type.count).map { _ in Double(generator.next() >> 11) / Double(1 << 53) }
-                inputs[slot.name] = HostTensor(shape: slot.type.shape, doubles: values).converted(to: slot.type.dtype)
+                inputs[slot.name] = given[slot.name] ?? HostTensor(shape: slot.type.shape, doubles: values).converted(to: slot.type.dtype)
             }
             phases.append(Phase(name: name, graph: graph, program: program, executable: executable, cold: cold, inputs: inputs))
         }
@@ -92,7 +121,7 @@ struct ModelBench {
             if step >= warmup { iterations.append(total) }
         }
         let slowest = top == 0 ? [] : try profileKernels(phases)
-        report(phases, iterations: iterations, slowest: slowest, batchSize: batchSize, imageSide: imageSide)
+        report(phases, iterations: iterations, slowest: slowest, batchSize: batchSize, imageSide: imageSide, training: training)
         if onnxruntime, let phase = phases.first {
             let reference = try ONNXRuntimeTiming.median(model: model, inputs: phase.inputs, steps: steps, warmup: warmup)
             if json {
@@ -116,7 +145,7 @@ struct ModelBench {
         return ms
     }
 
-    private func report(_ phases: [Phase], iterations: Timings, slowest: [ProfiledKernel], batchSize: Int, imageSide: Int?) {
+    private func report(_ phases: [Phase], iterations: Timings, slowest: [ProfiledKernel], batchSize: Int, imageSide: Int?, training train: Bool) {
         let median = iterations.median, minimum = iterations.minimum
         let flops = phases.map(\.flops).reduce(0, +)
         let cold = phases.map(\.cold.seconds).reduce(0, +)
@@ -180,7 +209,8 @@ struct ModelBench {
     /// are, slowest first.
     private func profileKernels(_ phases: [Phase]) throws -> [ProfiledKernel] {
         let profilers = try phases.map { try KernelProfiler($0.graph) }
-        if let weights = onnx?.weights { for profiler in profilers { try profiler.executable.loadPersistent(weights, requireAll: true) } }
+        // The timed build's state: imported or given weights, or the same seeded values.
+        for (profiler, phase) in zip(profilers, phases) { _ = profiler.executable.copyPersistent(from: phase.executable) }
         var newest: Executable?
         for (profiler, phase) in zip(profilers, phases) { _ = try Self.runPhase(profiler.executable, phase.inputs, after: &newest) }
         for profiler in profilers { profiler.reset() }

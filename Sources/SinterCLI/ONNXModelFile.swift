@@ -5,8 +5,6 @@ import Sinter
 /// An ONNX model named on the command line (`sinter run|dump|import-onnx MODEL.onnx`): read,
 /// imported with static shapes, its node names as the IR's locations.
 enum ONNXModelFile {
-    static func isONNX(_ path: String) -> Bool { path.lowercased().hasSuffix(".onnx") }
-
     /// `--input-shape name=1,3,256,256` values, by input name.
     static func shapes(_ specs: [String]) throws -> [String: [Int]] {
         var shapes: [String: [Int]] = [:]

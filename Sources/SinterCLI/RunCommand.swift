@@ -21,8 +21,10 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let onnx = ONNXModelFile.isONNX(file)
-            let text = onnx ? "" : try PathChecks.readText(file, option: "FILE", expected: "an IR text file")
+            let argument = try ModelArgument(file, zoo: false)
+            // An IR file is read (and its errors reported) before the tensor files are.
+            var parsed: Graph?
+            if case .irFile = argument { parsed = try ModelArgument.readIR(file) }
             try PathChecks.inputFile(inputs, option: "--inputs", expected: "a safetensors file")
             if let weights { try PathChecks.inputFile(weights, option: "--weights", expected: "a safetensors file") }
             if let cotangents { try PathChecks.inputFile(cotangents, option: "--cotangents", expected: "a safetensors file") }
@@ -32,14 +34,14 @@ struct RunCommand: ParsableCommand {
             warnNonFinite(feeds, source: inputs)
             if let weights { feeds.merge(try Safetensors.read(path: weights)) { given, _ in given } }
             var graph: Graph
-            if onnx {
+            if let parsed {
+                graph = parsed
+            } else {
                 let imported = try ONNXModelFile.load(file, feeds: feeds)
                 graph = imported.graph
                 feeds.merge(imported.weights) { given, _ in given }
                 // Frozen into the graph as constants: no longer inputs.
                 feeds = feeds.filter { !imported.frozenInputs.contains($0.key) }
-            } else {
-                graph = try parseIR(text, file: file)
             }
             if let cotangents {
                 let (withGradients, cotangentFeeds) = try addVJP(to: graph, cotangentFile: cotangents)

@@ -135,6 +135,72 @@ final class FitTests: XCTestCase {
         }
     }
 
+    /// A feed no graph takes (a misspelt name) is an error in `fit`, `evaluate` and `predict`
+    /// alike, never dropped; a feed another graph of the learner takes (targets, when
+    /// predicting) is not.
+    func testMisspeltFeedsAreRefusedByFitEvaluateAndPredict() throws {
+        let misspelt = Self.data.mapping { $0.merging(["lable": $0["y"]!]) { given, _ in given } }
+        let learner = try makeLearner()
+        XCTAssertThrowsError(try learner.fit(misspelt, epochs: 1, batchSize: 5, verbose: false)) {
+            XCTAssert("\($0)".contains("no phase takes the feed 'lable'"), "\($0)")
+        }
+        for (what, call) in [("evaluation", { _ = try learner.evaluate(misspelt) }), ("prediction", { _ = try learner.predict(misspelt) })] {
+            XCTAssertThrowsError(try call(), what) {
+                XCTAssert("\($0)".contains("learner 'linear' (\(what)): no graph takes the feed 'lable'; the graphs take: x, y"), "\($0)")
+            }
+        }
+        // Graphs given by the caller: the names come from tracing them (the step is not compiled).
+        func graph(_ name: String, _ batch: Int, takesLabel: Bool) throws -> Graph {
+            let builder = GraphBuilder(name: name)
+            let real = relu(builder.input("real", [batch, 2]))
+            if takesLabel { try builder.graph.addOutput("loss", (real - builder.input("label", [batch, 2])).mean().id) }
+            try builder.graph.addOutput("prediction", real.id)
+            return builder.graph
+        }
+        let given = try Learner(name: "given", phases: [FitPhase("step") { try graph("step", $0, takesLabel: true) }],
+                                prediction: { try graph("predict", $0, takesLabel: false) })
+        given.noteHandler = { _ in }
+        func feeds(_ names: [String]) -> IndexedDataset {
+            IndexedDataset(count: 4) { indices in
+                Dictionary(uniqueKeysWithValues: names.map { ($0, HostTensor(shape: [indices.count, 2], floats: [Float](repeating: -1, count: indices.count * 2))) })
+            }
+        }
+        XCTAssertEqual(try given.predict(feeds(["real", "label"]), batchSize: 4).floats, [Float](repeating: 0, count: 8))
+        XCTAssertThrowsError(try given.predict(feeds(["real", "lable"]), batchSize: 4)) {
+            XCTAssert("\($0)".contains("no graph takes the feed 'lable' (did you mean 'label'?); the graphs take: label, real"), "\($0)")
+        }
+    }
+
+    /// `saveGraph` writes the graph `fit` or `predict` compiles as IR text, and its state as
+    /// safetensors: the seeded initial values before training, the trained ones after.
+    func testSaveGraphWritesTheTrainingStepOrPredictionGraphWithItsWeights() throws {
+        let learner = try makeLearner()
+        let stepPath = temporaryPath("step.ir"), weightsPath = temporaryPath("step.safetensors")
+        XCTAssertThrowsError(try learner.saveGraph(to: stepPath, train: true)) {
+            XCTAssert("\($0)".contains("the shape of 'x' comes from the data: pass data"), "\($0)")
+        }
+        XCTAssertThrowsError(try learner.saveGraph(to: stepPath, train: true, phase: "generator", data: Self.data)) {
+            XCTAssert("\($0)".contains("has no phase 'generator'; its phases: step"), "\($0)")
+        }
+        let step = try learner.saveGraph(to: stepPath, weights: weightsPath, train: true, batchSize: 5, data: Self.data)
+        let reread = try parseIR(try String(contentsOfFile: stepPath, encoding: .utf8), file: stepPath)
+        XCTAssertEqual(reread.text, step.text)
+        XCTAssertEqual(Set(reread.outputs.map(\.name)), ["loss", "mae"])
+        XCTAssertEqual(reread.inputs.map { reread[$0].type.shape }, [[5, 3], [5, 1]])
+        XCTAssertEqual(reread.effects.filter { reread[$0].op == .adamUpdate }.count, 2)
+        let initial = try Safetensors.read(path: weightsPath)
+        XCTAssertEqual(Set(initial.keys), Set(reread.persistent.compactMap { reread[$0].sourceName }), "every param, slot and counter")
+
+        try learner.fit(Self.data, epochs: 1, batchSize: 5, verbose: false)
+        let predictPath = temporaryPath("predict.ir"), trainedPath = temporaryPath("predict.safetensors")
+        let prediction = try learner.saveGraph(to: predictPath, weights: trainedPath)
+        XCTAssertEqual(prediction.outputs.map(\.name), ["prediction"])
+        XCTAssertEqual(prediction.inputs.map { prediction[$0].type.shape }, [[5, 3]], "the last fit's batch size")
+        let trained = try Safetensors.read(path: trainedPath)
+        XCTAssertEqual(trained["dense.kernel"], try learner.state?.persistent("dense.kernel"))
+        XCTAssertNotEqual(trained["dense.kernel"], initial["dense.kernel"])
+    }
+
     /// The zoo's GAN phases (discriminator, then generator) through the same API, resumed.
     func testATwoPhaseGANFitsAndResumesBitForBit() throws {
         var generator = SplitMix64(seed: 2)
