@@ -52,6 +52,13 @@ do {
         let truth = Int(firstImages.labels[row])
         print("  test image \(row): \(classNames[guess])\(guess == truth ? "" : "  (it is a \(classNames[truth]))")")
     }
+    // The training step and the prediction graph as IR text with their weights, for the sinter
+    // tool: `sinter dump fashion-step.ir --after plan`, `sinter bench fashion-step.ir`.
+    let stepFile = "\(options.out)/fashion-step.ir", predictFile = "\(options.out)/fashion-predict.ir"
+    try reloaded.saveGraph(to: stepFile, weights: "\(options.out)/fashion-step.safetensors", train: true,
+                           batchSize: options.batch, data: train)
+    try reloaded.saveGraph(to: predictFile, weights: "\(options.out)/fashion-predict.safetensors", batchSize: options.batch, data: test)
+    print("saved \(stepFile) and \(predictFile) (with their weights)")
     if again != tested { exit(1) }
 } catch {
     FileHandle.standardError.write(Data("error: \(error)\n".utf8))
